@@ -1,0 +1,1 @@
+"""The PBX engine package: config, CLI, SIP edge, B2BUA engine, call logic."""

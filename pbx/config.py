@@ -1,0 +1,95 @@
+"""The one settings object: environment variables (prefix PBX_) and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PBX_", env_file=".env", extra="ignore")
+
+    # Where private PostgreSQL/Redis instances, Kamailio's generated config, media and
+    # logs live when the installation runs everything on one machine.
+    data_dir: Path = Path("var")
+
+    # External services; when unset, `pbx run` starts private instances under data_dir.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    private_pg_port: int = 55432
+    private_redis_port: int = 56379
+
+    # Companies get SIP domains "<slug>.<sip_domain>".
+    sip_domain: str = "pbx.local"
+
+    # Kamailio (the SIP edge): where phones register.
+    kamailio_bin: str = "/usr/sbin/kamailio"
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 5060
+    edge_advertise: str | None = None  # public address for Record-Route/Contact, if NATed
+    edge_children: int = 4
+    # Set False when Kamailio is run by something else (docker-compose, systemd).
+    edge_supervise: bool = True
+    # Anti-flood: requests per pike window (2 s) from one IP before it is banned.
+    pike_reqs_density: int = 64
+    ban_seconds: int = 300
+
+    # The engine (sippy B2BUA): one SIP socket for Kamailio and carriers.
+    engine_enabled: bool = True
+    engine_host: str = "127.0.0.1"
+    engine_port: int = 5070
+    engine_advertise: str | None = None
+    # Other engine nodes behind Kamailio's dispatcher: "host:port,host:port".
+    engine_nodes: str = ""
+    rtp_port_min: int = 20000
+    rtp_port_max: int = 29999
+    no_answer_timeout: float = 30.0
+    sip_log: bool = False
+
+    # HTTP API (status, later webhooks).
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    telegram_token: str | None = None
+    telegram_api_base: str | None = None
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url or (
+            f"postgresql://pbx@127.0.0.1:{self.private_pg_port}/pbx"
+        )
+
+    @property
+    def redis_dsn(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.private_redis_port}/0"
+
+    def engine_addresses(self) -> list[tuple[str, int]]:
+        """Every engine node Kamailio dispatches to and trusts (this one first)."""
+        nodes = [(self.engine_advertise or self.engine_host, self.engine_port)]
+        for item in filter(None, (p.strip() for p in self.engine_nodes.split(","))):
+            host, _, port = item.rpartition(":")
+            nodes.append((host, int(port)))
+        return nodes
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
