@@ -1,0 +1,103 @@
+"""What the SIP/media adapter tells call logic, and what call logic asks of it.
+
+These plain objects are the whole boundary between the sippy thread and asyncio, so
+call logic can be driven by a fake adapter in unit tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CallOffered:
+    """A new INVITE arrived at the engine (leg A)."""
+
+    call_id: str
+    ruri_user: str
+    ruri_host: str
+    from_user: str
+    from_host: str
+    from_name: str | None
+    source_ip: str
+    source_port: int
+    # Set only when the INVITE came through the SIP edge, which authenticated the device.
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LegRinging:
+    call_id: str
+    leg_id: str
+
+
+@dataclass(frozen=True)
+class LegAnswered:
+    call_id: str
+    leg_id: str
+
+
+@dataclass(frozen=True)
+class LegFailed:
+    """An outgoing leg ended before answer with a final response (or a local timeout)."""
+
+    call_id: str
+    leg_id: str
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallerGone:
+    """Leg A ended: CANCEL before answer or BYE after."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class CalleeGone:
+    """An answered leg B sent BYE."""
+
+    call_id: str
+    leg_id: str
+
+
+@dataclass(frozen=True)
+class EngineDied:
+    """The SIP thread stopped; every call is lost."""
+
+    reason: str
+
+
+EngineEvent = (
+    CallOffered | LegRinging | LegAnswered | LegFailed | CallerGone | CalleeGone | EngineDied
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send leg B."""
+
+    user: str  # R-URI user part (extension or dialled number)
+    host: str  # R-URI host part (company SIP domain or carrier host)
+    port: int
+    proxy: tuple[str, int] | None  # send via this hop (the SIP edge) instead of host:port
+    caller_id: str
+    caller_name: str | None = None
+    username: str | None = None  # digest credentials for a carrier that challenges
+    password: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class Signalling(Protocol):
+    """Commands call logic gives to the SIP/media adapter. All are fire-and-forget
+    from the logic's point of view; outcomes come back as events."""
+
+    async def originate(self, call_id: str, leg_id: str, target: Target) -> None: ...
+
+    async def reject(self, call_id: str, code: int, reason: str) -> None: ...
+
+    async def cancel_leg(self, call_id: str, leg_id: str) -> None: ...
+
+    async def hangup(self, call_id: str) -> None: ...
