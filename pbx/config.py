@@ -73,9 +73,7 @@ class Settings(BaseSettings):
 
     @property
     def dsn(self) -> str:
-        return self.database_url or (
-            f"postgresql://pbx@127.0.0.1:{self.private_pg_port}/pbx"
-        )
+        return self.database_url or (f"postgresql://pbx@127.0.0.1:{self.private_pg_port}/pbx")
 
     @property
     def redis_dsn(self) -> str:

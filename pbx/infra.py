@@ -93,8 +93,16 @@ def ensure_postgres(settings: Settings) -> None:
     _wait_port("127.0.0.1", settings.private_pg_port, "PostgreSQL")
     created = subprocess.run(
         _as_postgres_user(
-            [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(settings.private_pg_port),
-             "-U", "pbx", "pbx"]
+            [
+                str(bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(settings.private_pg_port),
+                "-U",
+                "pbx",
+                "pbx",
+            ]
         ),
         capture_output=True,
         text=True,
@@ -112,9 +120,23 @@ def ensure_redis(settings: Settings) -> None:
     data = settings.redis_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [server, "--port", str(settings.private_redis_port), "--bind", "127.0.0.1",
-         "--daemonize", "yes", "--dir", str(data), "--save", "",
-         "--logfile", str(data / "redis.log"), "--pidfile", str(data / "redis.pid")],
+        [
+            server,
+            "--port",
+            str(settings.private_redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--logfile",
+            str(data / "redis.log"),
+            "--pidfile",
+            str(data / "redis.pid"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -131,7 +153,14 @@ def stop_services(settings: Settings) -> None:
     if not settings.database_url and (settings.pg_dir / "postmaster.pid").exists():
         subprocess.run(
             _as_postgres_user(
-                [str(_pg_bindir() / "pg_ctl"), "-D", str(settings.pg_dir.resolve()), "-m", "fast", "stop"]
+                [
+                    str(_pg_bindir() / "pg_ctl"),
+                    "-D",
+                    str(settings.pg_dir.resolve()),
+                    "-m",
+                    "fast",
+                    "stop",
+                ]
             ),
             capture_output=True,
         )

@@ -22,6 +22,7 @@ class CallOffered:
     from_name: str | None
     source_ip: str
     source_port: int
+    to_user: str = ""
     # Set only when the INVITE came through the SIP edge, which authenticated the device.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -64,6 +65,15 @@ class CalleeGone:
 
 
 @dataclass(frozen=True)
+class TrunkRegistration:
+    """Outcome of a REGISTER to a carrier (sent again before it expires)."""
+
+    trunk_id: int
+    ok: bool
+    status: str
+
+
+@dataclass(frozen=True)
 class EngineDied:
     """The SIP thread stopped; every call is lost."""
 
@@ -71,7 +81,14 @@ class EngineDied:
 
 
 EngineEvent = (
-    CallOffered | LegRinging | LegAnswered | LegFailed | CallerGone | CalleeGone | EngineDied
+    CallOffered
+    | LegRinging
+    | LegAnswered
+    | LegFailed
+    | CallerGone
+    | CalleeGone
+    | TrunkRegistration
+    | EngineDied
 )
 
 
@@ -101,3 +118,16 @@ class Signalling(Protocol):
     async def cancel_leg(self, call_id: str, leg_id: str) -> None: ...
 
     async def hangup(self, call_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Register this engine to a carrier as `username@domain`."""
+
+    trunk_id: int
+    host: str
+    port: int
+    username: str
+    password: str
+    domain: str
+    expires: int

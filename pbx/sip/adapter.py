@@ -31,6 +31,7 @@ from sippy.SipCallId import SipCallId
 from sippy.SipConf import SipConf
 from sippy.SipHeader import SipHeader
 from sippy.SipLogger import SipLogger
+from sippy.SipRegistrationAgent import SipRegistrationAgent
 from sippy.SipTransactionManager import SipTransactionManager
 from sippy.SipURL import SipURL
 from sippy.UA import UA
@@ -44,7 +45,9 @@ from pbx.engine.events import (
     LegAnswered,
     LegFailed,
     LegRinging,
+    Registration,
     Target,
+    TrunkRegistration,
 )
 from pbx.errors import EngineUnavailable
 from pbx.logging import get_logger
@@ -235,6 +238,8 @@ class SippyAdapter:
         self._start_error: BaseException | None = None
         self.alive = False
         self.death_reason: str | None = None
+        self._all_gone: asyncio.Event | None = None
+        self.registrations: dict[int, Any] = {}
 
     # --- lifecycle -----------------------------------------------------------
     async def start(self, sink: Callable[[EngineEvent], None]) -> None:
@@ -286,21 +291,28 @@ class SippyAdapter:
         gc["_sip_tm"] = SipTransactionManager(gc, self._on_request)
         self.global_config = gc
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Hang up every live call, then stop the loop."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Hang up every live call (BYE/CANCEL), wait for them to finish, stop the loop."""
         if self.alive:
+            self._all_gone = asyncio.Event()
             await self._call(self._hangup_all)
-            deadline = asyncio.get_running_loop().time() + timeout
-            while self.calls and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.05)
+            try:
+                await asyncio.wait_for(self._all_gone.wait(), grace)
+            except TimeoutError:
+                log.warning("calls_still_live_at_stop", count=len(self.calls))
             if self.alive:
                 ED2.callFromThread(ED2.breakLoop)
         if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, timeout)
+            await asyncio.to_thread(self._thread.join, grace)
 
     def _hangup_all(self) -> None:
         for call in list(self.calls.values()):
             call.hangup()
+        self._signal_if_idle()
+
+    def _signal_if_idle(self) -> None:
+        if not self.calls and self._all_gone is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._all_gone.set)
 
     # --- thread bridge -------------------------------------------------------
     def emit(self, event: EngineEvent) -> None:
@@ -343,6 +355,7 @@ class SippyAdapter:
             if h.name.lower() in PASSED_HEADERS
         }
         ruri = req.getRURI()
+        to_url = req.getHFBody("to").getUrl()
         from_addr = req.getHFBody("from").getUri()
         from_url = from_addr.url
         self.calls[call.call_id] = call
@@ -362,6 +375,7 @@ class SippyAdapter:
                 from_name=from_addr.name,
                 source_ip=call.source[0],
                 source_port=call.source[1],
+                to_user=str(to_url.username or ""),
                 headers=headers,
             )
         )
@@ -370,6 +384,7 @@ class SippyAdapter:
     def forget(self, call: _SipCall) -> None:
         call.release_media()
         self.calls.pop(call.call_id, None)
+        self._signal_if_idle()
 
     # --- Signalling commands (asyncio side) ----------------------------------
     def _with_call(self, call_id: str, action: Callable[[_SipCall], None]) -> None:
@@ -396,8 +411,38 @@ class SippyAdapter:
     async def hangup(self, call_id: str) -> None:
         await self._call(self._with_call, call_id, lambda c: c.hangup())
 
-    async def active_calls(self) -> int:
-        return len(self.calls)
+    async def register(self, reg: Registration) -> None:
+        def run() -> None:
+            old = self.registrations.pop(reg.trunk_id, None)
+            if old is not None:
+                old.stopregister()
+            aor = SipURL(username=reg.username, host=reg.domain)
+            contact = SipURL(username=reg.username, host=self.host, port=self.port)
+            agent = SipRegistrationAgent(
+                self.global_config,
+                aor,
+                contact,
+                user=reg.username,
+                passw=reg.password,
+                exp=reg.expires,
+                rok_cb=lambda _t, _c, _a: self.emit(
+                    TrunkRegistration(reg.trunk_id, True, "200 OK")
+                ),
+                rfail_cb=lambda sl, _a: self.emit(TrunkRegistration(reg.trunk_id, False, str(sl))),
+                target=((reg.host, reg.port), "udp"),
+            )
+            self.registrations[reg.trunk_id] = agent
+            agent.doregister()
+
+        await self._call(run)
+
+    async def unregister(self, trunk_id: int) -> None:
+        def run() -> None:
+            agent = self.registrations.pop(trunk_id, None)
+            if agent is not None:
+                agent.stopregister()
+
+        await self._call(run)
 
 
 class _NullLogger:

@@ -1,0 +1,224 @@
+"""`pbx run`: one process hosting the SIP edge supervisor, the engine and the HTTP API.
+
+Each part can be switched off by configuration (engine_enabled, edge_supervise) so
+that several engine nodes and one edge run apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from typing import Any
+
+import aiohttp
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from pbx.config import Settings
+from pbx.engine.calls import CallManager
+from pbx.engine.events import EngineEvent, Registration, TrunkRegistration
+from pbx.engine.routing import Router
+from pbx.errors import PbxError
+from pbx.infra import ensure_services
+from pbx.logging import get_logger, setup_logging
+from storage.cdr import PgCallRecords
+from storage.db import create_pool, migrate
+from storage.directory import PgDirectory
+
+log = get_logger(__name__)
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+        self.redis: aioredis.Redis | None = None
+        self.edge: Any = None
+        self.adapter: Any = None
+        self.calls: CallManager | None = None
+        self.trunks: dict[int, TrunkRegistration] = {}
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(ensure_services, s)
+        self.pool = await create_pool(s.dsn, max_size=20)
+        async with self.pool.acquire() as conn:
+            applied = await migrate(conn)
+        if applied:
+            log.info("migrations_applied", files=applied)
+        self.redis = aioredis.from_url(s.redis_dsn)
+        await self.redis.ping()
+        if s.edge_supervise:
+            from pbx.edge.config import sync_trusted_engines
+            from pbx.edge.supervisor import KamailioSupervisor
+
+            async with self.pool.acquire() as conn:
+                await sync_trusted_engines(conn, s)
+            self.edge = KamailioSupervisor(s, s.dsn)
+            await self.edge.start()
+        if s.engine_enabled:
+            await self._start_engine()
+        await self._start_http()
+        log.info("service_started", http=f"{s.http_host}:{s.http_port}")
+
+    async def _start_engine(self) -> None:
+        from pbx.sip.adapter import SippyAdapter
+
+        s = self.settings
+        assert self.pool is not None
+        rtp_args = [
+            f"-l{s.engine_advertise or s.engine_host}",
+            f"-m{s.rtp_port_min}",
+            f"-M{s.rtp_port_max}",
+            "-dWARN",
+            "-F",
+        ]
+        self.adapter = SippyAdapter(
+            s.engine_host, s.engine_port, rtp_args, s.run_dir / "engine", sip_log=s.sip_log
+        )
+        router = Router(
+            PgDirectory(self.pool),
+            edge_addresses={s.edge_advertise or s.edge_host, s.edge_host},
+            edge_proxy=(s.edge_host, s.edge_port),
+        )
+        node = f"{s.engine_host}:{s.engine_port}"
+        self.calls = CallManager(
+            self.adapter,
+            router,
+            PgCallRecords(self.pool, node),
+            no_answer_timeout=s.no_answer_timeout,
+        )
+        await self.adapter.start(self._on_engine_event)
+        await self.register_trunks()
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if isinstance(event, TrunkRegistration):
+            self.trunks[event.trunk_id] = event
+            log.info("trunk_registration", trunk=event.trunk_id, ok=event.ok, status=event.status)
+            return
+        assert self.calls is not None
+        self.calls.on_event(event)
+
+    async def register_trunks(self) -> None:
+        """REGISTER to every carrier trunk that authenticates by registration."""
+        assert self.pool is not None and self.adapter is not None
+        rows = await self.pool.fetch(
+            """SELECT id, host, port, username, password, COALESCE(from_domain, host) AS domain,
+                      expires
+                 FROM trunks WHERE enabled AND auth_mode = 'register'"""
+        )
+        for r in rows:
+            await self.adapter.register(
+                Registration(
+                    r["id"],
+                    r["host"],
+                    r["port"],
+                    r["username"],
+                    r["password"],
+                    r["domain"],
+                    r["expires"],
+                )
+            )
+
+    async def _start_http(self) -> None:
+        app = web.Application()
+        app.router.add_get("/status", self._http_status)
+        app.router.add_post("/trunks/reload", self._http_reload_trunks)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+        await site.start()
+
+    async def _http_status(self, request: web.Request) -> web.Response:
+        report = await self.status()
+        return web.json_response(report, status=200 if report["healthy"] else 503)
+
+    async def _http_reload_trunks(self, request: web.Request) -> web.Response:
+        await self.register_trunks()
+        return web.json_response({"ok": True})
+
+    async def status(self) -> dict[str, Any]:
+        parts: dict[str, Any] = {}
+        try:
+            assert self.pool is not None
+            await self.pool.fetchval("SELECT 1")
+            parts["postgres"] = {"ok": True}
+        except Exception as exc:
+            parts["postgres"] = {"ok": False, "error": str(exc)}
+        try:
+            assert self.redis is not None
+            await self.redis.ping()
+            parts["redis"] = {"ok": True}
+        except Exception as exc:
+            parts["redis"] = {"ok": False, "error": str(exc)}
+        if self.edge is not None:
+            edge = dict(self.edge.status())
+            parts["kamailio"] = {"ok": bool(edge.get("running")), **edge}
+        if self.adapter is not None and self.calls is not None:
+            parts["engine"] = {
+                "ok": bool(self.adapter.alive),
+                "active_calls": len(self.calls.calls),
+                "error": self.adapter.death_reason,
+            }
+            parts["trunks"] = {
+                str(t.trunk_id): {"registered": t.ok, "status": t.status}
+                for t in self.trunks.values()
+            }
+        healthy = all(p.get("ok", True) for p in parts.values())
+        return {"healthy": healthy, **parts}
+
+    async def stop(self) -> None:
+        if self.adapter is not None:
+            await self.adapter.stop()
+        if self.calls is not None:
+            await self.calls.shutdown()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.edge is not None:
+            await self.edge.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.pool is not None:
+            await self.pool.close()
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    service = Service(settings)
+    try:
+        await service.start()
+        await stop.wait()
+    finally:
+        log.info("service_stopping")
+        await service.stop()
+
+
+def run(settings: Settings) -> None:
+    setup_logging(settings.log_level, settings.log_json)
+    try:
+        asyncio.run(serve(settings))
+    except PbxError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+
+
+def status_report(settings: Settings) -> dict[str, Any]:
+    """Ask the running service; if it does not answer, say so."""
+
+    async def fetch() -> dict[str, Any]:
+        url = f"http://{settings.http_host}:{settings.http_port}/status"
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+                http.get(url) as resp,
+            ):
+                return dict(json.loads(await resp.text()))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return {"healthy": False, "service": {"ok": False, "error": f"not running ({exc})"}}
+
+    return asyncio.run(fetch())

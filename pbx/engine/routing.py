@@ -1,0 +1,247 @@
+"""Where a new call goes: a pure decision over what the directory says.
+
+Three kinds of caller reach the engine: a device authenticated by the SIP edge
+(internal or outbound call), a carrier trunk (inbound call to a company number), and
+anyone else (refused).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
+
+from pbx.engine.events import CallOffered, Target
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    sip_domain: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """An employee reachable at an extension."""
+
+    employee_id: int
+    ext: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Trunk:
+    id: int
+    company_id: int
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    from_domain: str | None
+
+
+@dataclass(frozen=True)
+class Did:
+    id: int
+    company_id: int
+    number: str
+    trunk_id: int
+    target_ext: str | None
+
+
+class Directory(Protocol):
+    """Lookups routing needs; implemented over PostgreSQL in storage/directory.py."""
+
+    async def company_by_domain(self, domain: str) -> Company | None: ...
+
+    async def company(self, company_id: int) -> Company | None: ...
+
+    async def member(self, company_id: int, ext: str) -> Member | None: ...
+
+    async def did(self, number: str) -> Did | None: ...
+
+    async def trunks_from(self, source_ip: str) -> list[Trunk]: ...
+
+    async def outbound_route(self, company_id: int) -> tuple[Trunk, Did] | None: ...
+
+
+@dataclass(frozen=True)
+class Reject:
+    code: int
+    reason: str
+    cause: str
+    # Known when the caller could be identified: the call is recorded for that company.
+    company_id: int | None = None
+    direction: Direction | None = None
+    caller: str = ""
+    callee: str = ""
+    caller_employee_id: int | None = None
+    trunk_id: int | None = None
+    number_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Dial:
+    target: Target
+    company_id: int
+    direction: Direction
+    caller: str
+    callee: str
+    caller_employee_id: int | None = None
+    callee_employee_id: int | None = None
+    trunk_id: int | None = None
+    number_id: int | None = None
+
+
+Decision = Reject | Dial
+
+_EXTERNAL = re.compile(r"^\+?[0-9]{5,15}$")
+
+
+def normalize_dialled(user: str) -> str:
+    """Digits only: phones send '+7 (495) 123-45-67' or '8495…' in many shapes."""
+    return re.sub(r"[^0-9]", "", user)
+
+
+class Router:
+    def __init__(
+        self,
+        directory: Directory,
+        edge_addresses: set[str],
+        edge_proxy: tuple[str, int],
+        device_port: int = 5060,
+    ) -> None:
+        self.directory = directory
+        self.edge_addresses = edge_addresses
+        self.edge_proxy = edge_proxy
+        self.device_port = device_port
+
+    def device_target(
+        self, company: Company, member: Member, caller_id: str, name: str | None
+    ) -> Target:
+        return Target(
+            user=member.ext,
+            host=company.sip_domain,
+            port=self.device_port,
+            proxy=self.edge_proxy,
+            caller_id=caller_id,
+            caller_name=name,
+        )
+
+    async def route(self, offer: CallOffered) -> Decision:
+        user = offer.headers.get("x-pbx-user")
+        domain = offer.headers.get("x-pbx-domain")
+        if offer.source_ip in self.edge_addresses and user and domain:
+            return await self._from_device(offer, user, domain)
+        trunks = await self.directory.trunks_from(offer.source_ip)
+        if trunks:
+            return await self._from_trunk(offer, trunks)
+        return Reject(403, "Forbidden", "unknown_source")
+
+    async def _from_device(self, offer: CallOffered, user: str, domain: str) -> Decision:
+        company = await self.directory.company_by_domain(domain)
+        caller = await self.directory.member(company.id, user) if company else None
+        if company is None or caller is None:
+            return Reject(403, "Forbidden", "unknown_device")
+        dialled = offer.ruri_user
+        base = Reject(
+            404,
+            "Not Found",
+            "no_such_extension",
+            company_id=company.id,
+            direction=Direction.INTERNAL,
+            caller=caller.ext,
+            callee=dialled,
+            caller_employee_id=caller.employee_id,
+        )
+        # Another company's domain in the request URI: never reachable from here.
+        if offer.ruri_host != company.sip_domain and await self.directory.company_by_domain(
+            offer.ruri_host
+        ):
+            return replace(base, code=403, reason="Forbidden", cause="other_company")
+        callee = await self.directory.member(company.id, dialled)
+        if callee is not None:
+            if callee.employee_id == caller.employee_id:
+                return replace(base, code=486, reason="Busy Here", cause="self_call")
+            return Dial(
+                target=self.device_target(company, callee, caller.ext, caller.name),
+                company_id=company.id,
+                direction=Direction.INTERNAL,
+                caller=caller.ext,
+                callee=callee.ext,
+                caller_employee_id=caller.employee_id,
+                callee_employee_id=callee.employee_id,
+            )
+        if not _EXTERNAL.match(dialled):
+            return base
+        number = normalize_dialled(dialled)
+        route = await self.directory.outbound_route(company.id)
+        if route is None:
+            return replace(
+                base,
+                code=403,
+                reason="No Trunk",
+                cause="no_trunk",
+                direction=Direction.OUTBOUND,
+                callee=number,
+            )
+        trunk, did = route
+        return Dial(
+            target=Target(
+                user=number,
+                host=trunk.host,
+                port=trunk.port,
+                proxy=None,
+                caller_id=did.number,
+                username=trunk.username,
+                password=trunk.password,
+            ),
+            company_id=company.id,
+            direction=Direction.OUTBOUND,
+            caller=caller.ext,
+            callee=number,
+            caller_employee_id=caller.employee_id,
+            trunk_id=trunk.id,
+            number_id=did.id,
+        )
+
+    async def _from_trunk(self, offer: CallOffered, trunks: list[Trunk]) -> Decision:
+        did = await self.directory.did(normalize_dialled(offer.ruri_user))
+        trunk = next((t for t in trunks if did and t.company_id == did.company_id), None)
+        if did is None or trunk is None:
+            return Reject(404, "Not Found", "unknown_number")
+        client = normalize_dialled(offer.from_user) or "anonymous"
+        base = Reject(
+            480,
+            "Temporarily Unavailable",
+            "no_target",
+            company_id=did.company_id,
+            direction=Direction.INBOUND,
+            caller=client,
+            callee=did.number,
+            trunk_id=trunk.id,
+            number_id=did.id,
+        )
+        member = (
+            await self.directory.member(did.company_id, did.target_ext) if did.target_ext else None
+        )
+        company = await self.directory.company(did.company_id) if member else None
+        if member is None or company is None:
+            return base
+        return Dial(
+            target=self.device_target(company, member, client, offer.from_name),
+            company_id=did.company_id,
+            direction=Direction.INBOUND,
+            caller=client,
+            callee=did.number,
+            callee_employee_id=member.employee_id,
+            trunk_id=trunk.id,
+            number_id=did.id,
+        )

@@ -1,0 +1,88 @@
+"""Routing lookups over PostgreSQL (implements pbx.engine.routing.Directory)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from pbx.engine.routing import Company, Did, Member, Trunk
+
+_TRUNK_COLS = "t.id, t.company_id, t.host, t.port, t.username, t.password, t.from_domain"
+
+
+def _trunk(r: asyncpg.Record) -> Trunk:
+    return Trunk(
+        id=r["id"],
+        company_id=r["company_id"],
+        host=r["host"],
+        port=r["port"],
+        username=r["username"],
+        password=r["password"],
+        from_domain=r["from_domain"],
+    )
+
+
+def _did(r: asyncpg.Record) -> Did:
+    return Did(
+        id=r["did_id"],
+        company_id=r["company_id"],
+        number=r["number"],
+        trunk_id=r["trunk_id"],
+        target_ext=r["target_ext"],
+    )
+
+
+class PgDirectory:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def company_by_domain(self, domain: str) -> Company | None:
+        r = await self.pool.fetchrow(
+            "SELECT id, sip_domain FROM companies WHERE sip_domain = $1", domain.lower()
+        )
+        return Company(r["id"], r["sip_domain"]) if r else None
+
+    async def company(self, company_id: int) -> Company | None:
+        r = await self.pool.fetchrow(
+            "SELECT id, sip_domain FROM companies WHERE id = $1", company_id
+        )
+        return Company(r["id"], r["sip_domain"]) if r else None
+
+    async def member(self, company_id: int, ext: str) -> Member | None:
+        r = await self.pool.fetchrow(
+            """SELECT e.id, x.ext, e.name FROM extensions x
+                 JOIN employees e ON e.company_id = x.company_id AND e.id = x.employee_id
+                WHERE x.company_id = $1 AND x.ext = $2 AND e.enabled""",
+            company_id,
+            ext,
+        )
+        return Member(r["id"], r["ext"], r["name"]) if r else None
+
+    async def did(self, number: str) -> Did | None:
+        r = await self.pool.fetchrow(
+            """SELECT id AS did_id, company_id, number, trunk_id, target_ext
+                 FROM numbers WHERE number = $1""",
+            number,
+        )
+        return _did(r) if r else None
+
+    async def trunks_from(self, source_ip: str) -> list[Trunk]:
+        # A carrier is recognised by its source address: the listed IPs of an
+        # IP-authenticated trunk, or the host we register to.
+        rows = await self.pool.fetch(
+            f"""SELECT {_TRUNK_COLS} FROM trunks t
+                 WHERE t.enabled AND (t.host = $1 OR $1 = ANY(t.ip_addresses))
+                 ORDER BY t.id""",
+            source_ip,
+        )
+        return [_trunk(r) for r in rows]
+
+    async def outbound_route(self, company_id: int) -> tuple[Trunk, Did] | None:
+        r = await self.pool.fetchrow(
+            f"""SELECT {_TRUNK_COLS}, n.id AS did_id, n.number, n.trunk_id, n.target_ext
+                  FROM trunks t
+                  JOIN numbers n ON n.company_id = t.company_id AND n.trunk_id = t.id
+                 WHERE t.company_id = $1 AND t.enabled
+                 ORDER BY t.id, n.id LIMIT 1""",
+            company_id,
+        )
+        return (_trunk(r), _did(r)) if r else None

@@ -1,0 +1,297 @@
+"""Call logic with a fake signalling layer, a fake directory and a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pbx.engine.calls import CallManager, CallRecord, Result
+from pbx.engine.events import (
+    CalleeGone,
+    CallerGone,
+    CallOffered,
+    EngineDied,
+    LegAnswered,
+    LegFailed,
+    LegRinging,
+    Target,
+)
+from pbx.engine.routing import Company, Did, Direction, Member, Router, Trunk
+
+EDGE = "10.0.0.1"
+CARRIER = "198.51.100.7"
+
+
+class FakeTimer:
+    def __init__(self, clock: FakeClock, at: datetime, cb: Callable[[], None]) -> None:
+        self.clock, self.at, self.cb, self.cancelled = clock, at, cb, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+        self.timers: list[FakeTimer] = []
+
+    def now(self) -> datetime:
+        return self.t
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> FakeTimer:
+        timer = FakeTimer(self, self.t + timedelta(seconds=delay), callback)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+        for timer in [t for t in self.timers if not t.cancelled and t.at <= self.t]:
+            self.timers.remove(timer)
+            timer.cb()
+
+
+@dataclass
+class FakeSignalling:
+    commands: list[tuple] = field(default_factory=list)
+
+    async def originate(self, call_id: str, leg_id: str, target: Target) -> None:
+        self.commands.append(("originate", call_id, leg_id, target))
+
+    async def reject(self, call_id: str, code: int, reason: str) -> None:
+        self.commands.append(("reject", call_id, code))
+
+    async def cancel_leg(self, call_id: str, leg_id: str) -> None:
+        self.commands.append(("cancel", call_id, leg_id))
+
+    async def hangup(self, call_id: str) -> None:
+        self.commands.append(("hangup", call_id))
+
+
+class FakeDirectory:
+    def __init__(self) -> None:
+        self.companies = {1: Company(1, "c1.pbx.test"), 2: Company(2, "c2.pbx.test")}
+        self.members = {
+            (1, "101"): Member(11, "101", "Anna"),
+            (1, "102"): Member(12, "102", "Boris"),
+            (2, "101"): Member(21, "101", "Other"),
+        }
+        self.trunk = Trunk(5, 1, CARRIER, 5060, "acct", "secret", None)
+        self.did_ = Did(7, 1, "74951234567", 5, "102")
+
+    async def company_by_domain(self, domain: str) -> Company | None:
+        return next((c for c in self.companies.values() if c.sip_domain == domain), None)
+
+    async def company(self, company_id: int) -> Company | None:
+        return self.companies.get(company_id)
+
+    async def member(self, company_id: int, ext: str) -> Member | None:
+        return self.members.get((company_id, ext))
+
+    async def did(self, number: str) -> Did | None:
+        return self.did_ if number == self.did_.number else None
+
+    async def trunks_from(self, source_ip: str) -> list[Trunk]:
+        return [self.trunk] if source_ip == CARRIER else []
+
+    async def outbound_route(self, company_id: int) -> tuple[Trunk, Did] | None:
+        return (self.trunk, self.did_) if company_id == 1 else None
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.sig = FakeSignalling()
+        self.records: list[CallRecord] = []
+        router = Router(FakeDirectory(), {EDGE}, (EDGE, 5060))
+
+        async def sink(rec: CallRecord) -> None:
+            self.records.append(rec)
+
+        self.mgr = CallManager(self.sig, router, sink, self.clock, no_answer_timeout=30)
+
+    async def feed(self, *events: object) -> None:
+        for ev in events:
+            await self.mgr.handle(ev)  # type: ignore[arg-type]
+        await self.mgr.drain()
+
+    def originated(self) -> tuple:
+        return next(c for c in self.sig.commands if c[0] == "originate")
+
+
+def device_offer(
+    call_id: str = "c-1",
+    to: str = "102",
+    host: str = "c1.pbx.test",
+    user: str = "101",
+    domain: str = "c1.pbx.test",
+) -> CallOffered:
+    return CallOffered(
+        call_id,
+        to,
+        host,
+        user,
+        domain,
+        None,
+        EDGE,
+        5060,
+        headers={"x-pbx-user": user, "x-pbx-domain": domain},
+    )
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness()
+
+
+async def test_internal_call_answered_and_recorded_once(h: Harness) -> None:
+    await h.feed(device_offer())
+    _, call_id, leg, target = h.originated()
+    assert (target.user, target.host, target.proxy, target.caller_id) == (
+        "102",
+        "c1.pbx.test",
+        (EDGE, 5060),
+        "101",
+    )
+    h.clock.advance(3)
+    await h.feed(LegRinging(call_id, leg))
+    h.clock.advance(2)
+    await h.feed(LegAnswered(call_id, leg))
+    h.clock.advance(40)  # longer than the no-answer timeout: it must have been disarmed
+    await h.feed(CalleeGone(call_id, leg), CallerGone(call_id))
+    assert len(h.records) == 1
+    rec = h.records[0]
+    assert rec.result is Result.ANSWERED and rec.direction is Direction.INTERNAL
+    assert rec.hangup_cause == "callee_hangup"
+    assert (rec.answered_at - rec.started_at).total_seconds() == 5
+    assert (rec.ended_at - rec.started_at).total_seconds() == 45
+    assert (rec.caller_employee_id, rec.callee_employee_id) == (11, 12)
+    assert not any(c[0] == "reject" for c in h.sig.commands)
+
+
+@pytest.mark.parametrize(
+    ("code", "reply", "result", "cause"),
+    [
+        (486, 486, Result.BUSY, "busy"),
+        (404, 480, Result.FAILED, "unregistered"),
+        (480, 480, Result.NO_ANSWER, "no_answer"),
+        (500, 503, Result.FAILED, "callee_error_500"),
+    ],
+)
+async def test_callee_failure_maps_to_caller_response(
+    h: Harness, code: int, reply: int, result: Result, cause: str
+) -> None:
+    await h.feed(device_offer())
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegFailed(call_id, leg, code, "x"))
+    assert ("reject", call_id, reply) in h.sig.commands
+    assert [(r.result, r.hangup_cause, r.sip_code) for r in h.records] == [(result, cause, code)]
+
+
+async def test_no_answer_timeout_cancels_leg_and_answers_480(h: Harness) -> None:
+    await h.feed(device_offer())
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegRinging(call_id, leg))
+    h.clock.advance(29.9)
+    await h.mgr.drain()
+    assert h.records == []
+    h.clock.advance(0.2)
+    await h.mgr.drain()
+    assert ("cancel", call_id, leg) in h.sig.commands
+    assert ("reject", call_id, 480) in h.sig.commands
+    # The 487 that follows our CANCEL is not a second outcome.
+    await h.feed(LegFailed(call_id, leg, 487, "Request Terminated"))
+    assert [(r.result, r.hangup_cause) for r in h.records] == [
+        (Result.NO_ANSWER, "no_answer_timeout")
+    ]
+
+
+async def test_caller_cancel_while_ringing_is_missed(h: Harness) -> None:
+    await h.feed(device_offer())
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegRinging(call_id, leg), CallerGone(call_id), LegFailed(call_id, leg, 487, "x"))
+    assert [(r.result, r.hangup_cause) for r in h.records] == [(Result.MISSED, "caller_cancel")]
+    assert h.records[0].answered_at is None
+
+
+async def test_other_company_extension_is_unreachable(h: Harness) -> None:
+    await h.feed(device_offer(host="c2.pbx.test", to="101"))
+    assert not any(c[0] == "originate" for c in h.sig.commands)
+    assert h.sig.commands == [("reject", "c-1", 403)]
+    assert h.records[0].hangup_cause == "other_company" and h.records[0].company_id == 1
+
+
+async def test_unknown_extension_404_and_self_call_busy(h: Harness) -> None:
+    await h.feed(device_offer(to="555"), device_offer(call_id="c-2", to="101"))
+    assert ("reject", "c-1", 404) in h.sig.commands
+    assert ("reject", "c-2", 486) in h.sig.commands
+
+
+async def test_outbound_goes_through_company_trunk_with_company_number(h: Harness) -> None:
+    await h.feed(
+        device_offer(
+            to="+7 (916) 000-11-22".replace(" ", "")
+            .replace("(", "")
+            .replace(")", "")
+            .replace("-", "")
+        )
+    )
+    _, _, _, target = h.originated()
+    assert (target.user, target.host, target.proxy) == ("79160001122", CARRIER, None)
+    assert (target.caller_id, target.username, target.password) == ("74951234567", "acct", "secret")
+
+
+async def test_outbound_without_trunk_is_refused(h: Harness) -> None:
+    await h.feed(
+        device_offer(user="101", domain="c2.pbx.test", host="c2.pbx.test", to="79160001122")
+    )
+    assert h.sig.commands == [("reject", "c-1", 403)]
+    assert h.records[0].direction is Direction.OUTBOUND and h.records[0].hangup_cause == "no_trunk"
+
+
+async def test_inbound_from_trunk_rings_number_target(h: Harness) -> None:
+    offer = CallOffered(
+        "in-1", "74951234567", "203.0.113.1", "79990001122", CARRIER, None, CARRIER, 5060
+    )
+    await h.feed(offer)
+    _, _, _, target = h.originated()
+    assert (target.user, target.host, target.caller_id) == ("102", "c1.pbx.test", "79990001122")
+    await h.feed(CallerGone("in-1"))
+    rec = h.records[0]
+    assert (rec.direction, rec.result, rec.number_id, rec.trunk_id) == (
+        Direction.INBOUND,
+        Result.MISSED,
+        7,
+        5,
+    )
+
+
+async def test_stranger_is_refused_without_record(h: Harness) -> None:
+    await h.feed(
+        CallOffered(
+            "x",
+            "102",
+            "c1.pbx.test",
+            "101",
+            "c1.pbx.test",
+            None,
+            "192.0.2.9",
+            5060,
+            headers={"x-pbx-user": "101", "x-pbx-domain": "c1.pbx.test"},
+        )
+    )
+    assert h.sig.commands == [("reject", "x", 403)]
+    assert h.records == []
+
+
+async def test_engine_death_ends_every_call(h: Harness) -> None:
+    await h.feed(device_offer("a"), device_offer("b"))
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegAnswered(call_id, leg), EngineDied("boom"))
+    assert sorted((r.sip_call_id, r.result, r.hangup_cause) for r in h.records) == [
+        ("a", Result.ANSWERED, "engine_died"),
+        ("b", Result.FAILED, "engine_died"),
+    ]
+    assert h.mgr.engine_dead == "boom" and h.mgr.calls == {}
