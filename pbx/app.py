@@ -126,6 +126,7 @@ class Service:
     async def _start_http(self) -> None:
         app = web.Application()
         app.router.add_get("/status", self._http_status)
+        app.router.add_get("/metrics", self._http_metrics)
         app.router.add_post("/trunks/reload", self._http_reload_trunks)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -135,6 +136,33 @@ class Service:
     async def _http_status(self, request: web.Request) -> web.Response:
         report = await self.status()
         return web.json_response(report, status=200 if report["healthy"] else 503)
+
+    async def _http_metrics(self, request: web.Request) -> web.Response:
+        return web.json_response(await self.metrics())
+
+    async def metrics(self) -> dict[str, Any]:
+        """Figures the benchmarks read: setup delay, live calls, relay counters."""
+        if self.adapter is None or self.calls is None:
+            return {}
+        delays = sorted(self.adapter.setup_delays)
+
+        def pct(q: float) -> float | None:
+            return (
+                round(delays[min(len(delays) - 1, int(q * len(delays)))] * 1000, 3)
+                if delays
+                else None
+            )
+
+        return {
+            "active_calls": len(self.calls.calls),
+            "setup_delay_ms": {
+                "count": len(delays),
+                "p50": pct(0.50),
+                "p95": pct(0.95),
+                "max": pct(1.0),
+            },
+            "relay": await self.adapter.relay_stats() if self.adapter.alive else {},
+        }
 
     async def _http_reload_trunks(self, request: web.Request) -> web.Response:
         await self.register_trunks()

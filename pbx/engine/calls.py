@@ -24,6 +24,7 @@ from pbx.engine.events import (
     LegFailed,
     LegRinging,
     Signalling,
+    TrunkRegistration,
 )
 from pbx.engine.routing import Decision, Dial, Direction, Reject, Router
 from pbx.errors import EngineUnavailable
@@ -175,6 +176,8 @@ class CallManager:
         if isinstance(event, CallOffered):
             await self._offered(event)
             return
+        if isinstance(event, TrunkRegistration):
+            return  # the service keeps trunk state; nothing to do for calls
         call = self.calls.get(event.call_id)
         if call is None or call.state is CallState.ENDED:
             return

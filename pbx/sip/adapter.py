@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,7 @@ class _SipCall:
         self.leg: _Leg | None = None
         self.connected = False
         self.source: tuple[str, int] = ("", 0)
+        self.t_invite = time.monotonic()
 
     # --- events from leg A -------------------------------------------------
     def _on_a_event(self, event: Any, ua: Any) -> None:
@@ -190,6 +193,9 @@ class _SipCall:
             )
         )
         ua.recvEvent(ev)
+        if leg_id == "b1":
+            # Added setup delay: INVITE in on leg A -> INVITE out on leg B.
+            self.adapter.setup_delays.append(time.monotonic() - self.t_invite)
 
     def reject(self, code: int, reason: str) -> None:
         if not self.ua_a.isDead():
@@ -240,6 +246,7 @@ class SippyAdapter:
         self.death_reason: str | None = None
         self._all_gone: asyncio.Event | None = None
         self.registrations: dict[int, Any] = {}
+        self.setup_delays: deque[float] = deque(maxlen=100_000)
 
     # --- lifecycle -----------------------------------------------------------
     async def start(self, sink: Callable[[EngineEvent], None]) -> None:
@@ -410,6 +417,25 @@ class SippyAdapter:
 
     async def hangup(self, call_id: str) -> None:
         await self._call(self._with_call, call_id, lambda c: c.hangup())
+
+    async def relay_stats(self) -> dict[str, int]:
+        """The media relay's counters (rtpproxy `Ib` command)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, int]] = loop.create_future()
+
+        def reply(text: str | None, ex: Any = None) -> None:
+            stats: dict[str, int] = {}
+            for line in (text or "").splitlines():
+                key, _, value = line.partition(":")
+                if value.strip().isdigit():
+                    stats[key.strip().replace(" ", "_")] = int(value)
+            loop.call_soon_threadsafe(_set_result, fut, stats)
+
+        def run() -> None:
+            self.global_config["_rtp_proxy_clients"][0].send_command("Ib", reply)
+
+        await self._call(run)
+        return await asyncio.wait_for(fut, 5)
 
     async def register(self, reg: Registration) -> None:
         def run() -> None:
