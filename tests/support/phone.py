@@ -14,7 +14,6 @@ seen. Tests never sleep to synchronise: they wait for events.
 """
 
 # Waits take a ``timeout=`` argument on purpose: a failed wait reports what the phone saw.
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 

@@ -1,0 +1,308 @@
+"""SIPp load through Kamailio and the engine, with media, reporting what it measures.
+
+    .venv/bin/python -m bench.load --calls 300 --rate 30 --hold 20
+    .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1
+
+Starts `pbx run` as its own process (private PostgreSQL/Redis, fresh `pbx_bench`
+database), provisions one company with ext 101 (the SIPp caller, digest auth through
+the edge) and ext 102 (a SIPp callee registered through the edge, echoing RTP), runs
+the calls, samples CPU and memory of the service and of Kamailio every second, and
+prints a Markdown row set (also appended to docs/benchmarks.md with --write).
+Bounded: every SIPp run has a global timeout and a call count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from tests.support.sipp import Sipp, scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+PBX = str(ROOT / ".venv" / "bin" / "pbx")
+PCAP = Path("/usr/share/sip-tester/g711a.pcap")
+EDGE, ENGINE, HTTP = 45060, 45070, 45081
+UAS_PORT, UAC_PORT, REG_PORT = 45102, 45101, 45103
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def pcap_packets(path: Path) -> int:
+    data = path.read_bytes()
+    pos, count = 24, 0
+    while pos + 16 <= len(data):
+        incl = struct.unpack("<I", data[pos + 8 : pos + 12])[0]
+        pos += 16 + incl
+        count += 1
+    return count
+
+
+def proc_sample(pid: int) -> tuple[float, int]:
+    """CPU seconds used so far and resident memory in bytes."""
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(parts[11]) + int(parts[12])) / TICKS
+    rss = int(parts[21]) * PAGE
+    return cpu, rss
+
+
+def kamailio_pids(parent: int) -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-f", f"kamailio.*{ROOT / 'var' / 'bench'}"], capture_output=True, text=True
+    )
+    return [int(p) for p in out.stdout.split() if int(p) != parent]
+
+
+@dataclass
+class Usage:
+    samples: list[tuple[float, float, int]] = field(default_factory=list)  # t, cpu s, rss
+
+    def add(self, t: float, cpu: float, rss: int) -> None:
+        self.samples.append((t, cpu, rss))
+
+    def summary(self) -> dict[str, float]:
+        if len(self.samples) < 2:
+            return {}
+        (t0, c0, _), (t1, c1, _) = self.samples[0], self.samples[-1]
+        peaks = [
+            (b[1] - a[1]) / (b[0] - a[0]) * 100
+            for a, b in zip(self.samples, self.samples[1:], strict=False)
+        ]
+        return {
+            "cpu_avg_pct": round((c1 - c0) / (t1 - t0) * 100, 1),
+            "cpu_peak_pct": round(max(peaks), 1),
+            "rss_peak_mb": round(max(s[2] for s in self.samples) / 2**20, 1),
+        }
+
+
+async def cli(env: dict[str, str], *args: str) -> Any:
+    proc = await asyncio.create_subprocess_exec(
+        PBX, "--json", *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"pbx {' '.join(args)} failed: {err.decode()}")
+    return json.loads(out)
+
+
+async def http_json(path: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{HTTP}{path}") as r:
+        return dict(await r.json())
+
+
+async def fresh_database(dsn_admin: str) -> str:
+    conn = await asyncpg.connect(dsn_admin)
+    await conn.execute("DROP DATABASE IF EXISTS pbx_bench WITH (FORCE)")
+    await conn.execute("CREATE DATABASE pbx_bench")
+    await conn.close()
+    return dsn_admin.rsplit("/", 1)[0] + "/pbx_bench"
+
+
+async def wait_healthy(proc: asyncio.subprocess.Process, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise SystemExit("pbx run exited during start-up")
+        try:
+            if (await http_json("/status")).get("healthy"):
+                return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit("pbx run did not become healthy")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from pbx.config import Settings
+    from pbx.infra import ensure_services
+
+    base = Settings(data_dir=ROOT / "var")
+    ensure_services(base)
+    dsn = await fresh_database(base.dsn)
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": base.redis_dsn,
+        "PBX_DATA_DIR": str(ROOT / "var" / "bench"),
+        "PBX_SIP_DOMAIN": "bench.test",
+        "PBX_EDGE_PORT": str(EDGE),
+        "PBX_ENGINE_PORT": str(ENGINE),
+        "PBX_HTTP_PORT": str(HTTP),
+        "PBX_RTP_PORT_MIN": "40000",
+        "PBX_RTP_PORT_MAX": "44999",
+        "PBX_PIKE_REQS_DENSITY": "100000",  # one SIPp address sends everything
+        "PBX_LOG_LEVEL": "WARNING",
+        "PBX_NO_ANSWER_TIMEOUT": "60",
+    }
+    service = await asyncio.create_subprocess_exec(PBX, "run", env=env, stderr=subprocess.DEVNULL)
+    try:
+        await wait_healthy(service)
+        company = await cli(env, "company", "create", "Bench")
+        a = await cli(env, "employee", "add", "--company", str(company["id"]), "--name", "Caller")
+        b = await cli(env, "employee", "add", "--company", str(company["id"]), "--name", "Callee")
+        domain = company["sip_domain"]
+        return await drive(args, service.pid, domain, a, b)
+    finally:
+        service.terminate()
+        await asyncio.wait_for(service.wait(), 30)
+
+
+def creds(emp: dict[str, Any]) -> tuple[str, str]:
+    c = emp.get("credentials", emp)
+    return c["login"], c["password"]
+
+
+async def drive(
+    args: argparse.Namespace, pid: int, domain: str, a: dict[str, Any], b: dict[str, Any]
+) -> dict[str, Any]:
+    a_login, a_pw = creds(a)
+    b_login, b_pw = creds(b)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    (tmp / "reg.csv").write_text(f"SEQUENTIAL\n{domain};{b_login};127.0.0.1:{UAS_PORT}\n")
+    (tmp / "uac.csv").write_text(f"SEQUENTIAL\n{domain};{a_login}\n")
+    limit = str(max(args.calls, 10))
+    uas = await Sipp(
+        [
+            "-sf",
+            scenario("uas.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(UAS_PORT),
+            "-rtp_echo",
+            "-mp",
+            "46000",
+            "-m",
+            str(args.calls),
+            "-bind_local",
+        ],
+        timeout=args.calls / args.rate + args.hold + 60,
+    ).start()
+    reg = await Sipp(
+        [
+            "-sf",
+            scenario("register.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(REG_PORT),
+            "-inf",
+            str(tmp / "reg.csv"),
+            "-au",
+            b_login,
+            "-ap",
+            b_pw,
+            "-m",
+            "1",
+            f"127.0.0.1:{EDGE}",
+        ],
+        timeout=15,
+    ).start()
+    r = await reg.wait()
+    if r.successful != 1:
+        await uas.stop()
+        raise SystemExit(f"registration of the callee failed:\n{r.output[-1500:]}")
+    kam = kamailio_pids(pid)
+    usage_pbx, usage_kam = Usage(), Usage()
+    uac = await Sipp(
+        [
+            "-sf",
+            scenario("uac_auth.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(UAC_PORT),
+            "-inf",
+            str(tmp / "uac.csv"),
+            "-au",
+            a_login,
+            "-ap",
+            a_pw,
+            "-s",
+            b_login,
+            "-r",
+            str(args.rate),
+            "-m",
+            str(args.calls),
+            "-l",
+            limit,
+            "-d",
+            str(int(args.hold * 1000)),
+            "-mp",
+            "47000",
+            f"127.0.0.1:{EDGE}",
+        ],
+        timeout=args.calls / args.rate + args.hold + 60,
+    ).start()
+    t_start = time.monotonic()
+    peak_calls = 0
+    while uac.proc is not None and uac.proc.returncode is None:
+        t = time.monotonic()
+        cpu, rss = proc_sample(pid)
+        usage_pbx.add(t, cpu, rss)
+        kc, kr = 0.0, 0
+        for k in kam:
+            try:
+                c, m = proc_sample(k)
+            except FileNotFoundError:
+                continue
+            kc, kr = kc + c, kr + m
+        usage_kam.add(t, kc, kr)
+        peak_calls = max(peak_calls, int((await http_json("/metrics")).get("active_calls", 0)))
+        try:
+            await asyncio.wait_for(asyncio.shield(uac.proc.wait()), 1.0)
+        except TimeoutError:
+            pass
+    result = await uac.wait()
+    elapsed = time.monotonic() - t_start
+    metrics = await http_json("/metrics")
+    await uas.stop()
+    relay = metrics.get("relay", {})
+    expected = result.successful * pcap_packets(PCAP) * 2  # caller->callee and the echo back
+    transmitted = relay.get("packets_transmitted", 0)
+    return {
+        "calls": args.calls,
+        "rate": args.rate,
+        "hold_s": args.hold,
+        "successful": result.successful,
+        "failed": result.failed,
+        "peak_concurrent": peak_calls,
+        "achieved_cps": round(result.successful / max(elapsed - args.hold, 1e-9), 1),
+        "setup_delay_ms": metrics.get("setup_delay_ms"),
+        "rtp_expected": expected,
+        "rtp_relayed": transmitted,
+        "rtp_loss_pct": round(max(0.0, 1 - transmitted / expected) * 100, 3) if expected else None,
+        "pbx": usage_pbx.summary(),
+        "kamailio": usage_kam.summary(),
+        "sipp_tail": result.output[-600:] if result.failed else "",
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--calls", type=int, default=300)
+    p.add_argument("--rate", type=float, default=30)
+    p.add_argument("--hold", type=float, default=20, help="seconds each call stays up")
+    args = p.parse_args()
+    out = asyncio.run(run(args))
+    json.dump(out, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

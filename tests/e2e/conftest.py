@@ -1,0 +1,119 @@
+"""The whole PBX (Kamailio edge, engine, HTTP API) running in the test loop, and phones."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+
+from pbx.app import Service
+from pbx.config import Settings
+from pbx.services import Provisioning, SipCredentials
+from tests.conftest import ROOT
+from tests.support.phone import Phone
+
+EDGE_PORT = 35060
+ENGINE_PORT = 35070
+HTTP_PORT = 35081
+CARRIER_IP = "127.0.0.2"
+NO_ANSWER = 3.0
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+async def pbx(base_settings: Settings, db_dsn: str) -> AsyncIterator[Service]:
+    settings = Settings(
+        data_dir=ROOT / "var" / "e2e",
+        database_url=db_dsn,
+        redis_url=base_settings.redis_dsn,
+        sip_domain="pbx.test",
+        edge_port=EDGE_PORT,
+        engine_port=ENGINE_PORT,
+        http_port=HTTP_PORT,
+        rtp_port_min=31000,
+        rtp_port_max=31999,
+        no_answer_timeout=NO_ANSWER,
+    )
+    service = Service(settings)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture(scope="session")
+def prov(pbx: Service) -> Provisioning:
+    assert pbx.pool is not None
+    return Provisioning(pbx.pool, pbx.settings)
+
+
+_ports = itertools.count(35100)
+
+
+@dataclass
+class Office:
+    """A company with registered phones, for one test module."""
+
+    company_id: int
+    domain: str
+    creds: dict[str, SipCredentials]
+    phones: dict[str, Phone]
+
+    def uri(self, user: str) -> str:
+        return f"sip:{user}@{self.domain}"
+
+
+async def registered_phone(creds: SipCredentials, name: str) -> Phone:
+    phone = Phone(port=next(_ports), name=name)
+    await phone.start()
+    await phone.register(
+        uri=f"sip:{creds.login}@{creds.domain}",
+        registrar=f"sip:127.0.0.1:{EDGE_PORT}",
+        username=creds.login,
+        password=creds.password,
+        realm=creds.domain,
+        proxy=f"sip:127.0.0.1:{EDGE_PORT};lr",
+    )
+    return phone
+
+
+async def make_office(
+    prov: Provisioning, name: str, exts: list[str], register: list[str]
+) -> Office:
+    company = await prov.create_company(name)
+    creds = {}
+    for ext in exts:
+        new = await prov.add_employee(company.id, f"Employee {ext}", ext=ext)
+        creds[ext] = new.credentials
+    phones = {ext: await registered_phone(creds[ext], f"{name}-{ext}") for ext in register}
+    return Office(company.id, company.sip_domain, creds, phones)
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:
+    """Wait for a condition that has no event of its own (a database row), bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def call_record(pool: asyncpg.Pool, company_id: int, sip_call_id: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        row = await pool.fetchrow(
+            "SELECT * FROM calls WHERE company_id = $1 AND sip_call_id = $2",
+            company_id,
+            sip_call_id,
+        )
+        return dict(row) if row else None
+
+    return await eventually(probe)

