@@ -199,6 +199,8 @@ class Service:
         return {"healthy": healthy, **parts}
 
     async def stop(self) -> None:
+        if self.calls is not None:
+            self.calls.stopping = True
         if self.adapter is not None:
             await self.adapter.stop()
         if self.calls is not None:

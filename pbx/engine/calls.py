@@ -147,6 +147,8 @@ class CallManager:
         self.no_answer_timeout = no_answer_timeout
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
+        # Set when the service is stopping: hang-ups that follow are ours, not the users'.
+        self.stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- intake ---------------------------------------------------------------
@@ -190,6 +192,8 @@ class CallManager:
             call.answered_at = self.clock.now()
         elif isinstance(event, LegFailed) and event.leg_id == call.leg_id:
             await self._leg_failed(call, event.code)
+        elif isinstance(event, CallerGone | CalleeGone) and self.stopping:
+            await self._end_all("shutdown", call)
         elif isinstance(event, CallerGone):
             if call.state is CallState.ANSWERED:
                 await self._finish(call, Result.ANSWERED, "caller_hangup", 200)
