@@ -48,14 +48,15 @@ async def pbx_cli(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-async def service(service_env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    proc = await asyncio.create_subprocess_exec(
-        PBX, "run", env=service_env, stderr=asyncio.subprocess.PIPE
-    )
+async def service(
+    service_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    with open(tmp_path / "pbx.log", "wb") as log:  # a file, so a full pipe never blocks it
+        proc = await asyncio.create_subprocess_exec(PBX, "run", env=service_env, stderr=log)
 
     async def healthy() -> bool:
         assert proc.returncode is None, "pbx run exited during start-up"
-        code, out = await pbx_cli(service_env, "status", "--json")
+        code, _ = await pbx_cli(service_env, "status", "--json")
         return code == 0
 
     try:
