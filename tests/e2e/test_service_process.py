@@ -51,7 +51,7 @@ async def pbx_cli(env: dict[str, str], *args: str) -> tuple[int, str]:
 async def service(
     service_env: dict[str, str], tmp_path: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    with open(tmp_path / "pbx.log", "wb") as log:  # a file, so a full pipe never blocks it
+    with (tmp_path / "pbx.log").open("wb") as log:  # a file: a full pipe would block it
         proc = await asyncio.create_subprocess_exec(PBX, "run", env=service_env, stderr=log)
 
     async def healthy() -> bool:
