@@ -184,6 +184,6 @@ CREATE TABLE address (
     grp INTEGER DEFAULT 1 NOT NULL,
     ip_addr VARCHAR(50) NOT NULL,
     mask INTEGER DEFAULT 32 NOT NULL,
-    port SMALLINT DEFAULT 0 NOT NULL,
+    port INTEGER DEFAULT 0 NOT NULL,  -- kamailio ships SMALLINT; engine ports exceed it
     tag VARCHAR(64)
 );

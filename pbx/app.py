@@ -51,6 +51,9 @@ class Service:
             log.info("migrations_applied", files=applied)
         self.redis = aioredis.from_url(s.redis_dsn)
         await self.redis.ping()
+        # The engine first: Kamailio's dispatcher probes it as soon as it starts.
+        if s.engine_enabled:
+            await self._start_engine()
         if s.edge_supervise:
             from pbx.edge.config import sync_trusted_engines
             from pbx.edge.supervisor import KamailioSupervisor
@@ -59,8 +62,6 @@ class Service:
                 await sync_trusted_engines(conn, s)
             self.edge = KamailioSupervisor(s, s.dsn)
             await self.edge.start()
-        if s.engine_enabled:
-            await self._start_engine()
         await self._start_http()
         log.info("service_started", http=f"{s.http_host}:{s.http_port}")
 

@@ -254,19 +254,18 @@ class CallManager:
     async def _engine_died(self, reason: str) -> None:
         self.engine_dead = reason
         for call in list(self.calls.values()):
-            answered = call.state is CallState.ANSWERED
-            await self._finish(
-                call, Result.ANSWERED if answered else Result.FAILED, "engine_died", None
-            )
+            await self._end_all("engine_died", call)
 
     async def shutdown(self) -> None:
         """Record calls still live when the service stops (the adapter hangs them up)."""
+        self.stopping = True
         await self.drain()
         for call in list(self.calls.values()):
-            answered = call.state is CallState.ANSWERED
-            await self._finish(
-                call, Result.ANSWERED if answered else Result.FAILED, "shutdown", None
-            )
+            await self._end_all("shutdown", call)
+
+    async def _end_all(self, cause: str, call: Call) -> None:
+        answered = call.state is CallState.ANSWERED
+        await self._finish(call, Result.ANSWERED if answered else Result.FAILED, cause, None)
 
     async def _command(self, command: Awaitable[None]) -> None:
         try:

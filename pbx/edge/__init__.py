@@ -1,0 +1,1 @@
+"""The SIP edge: Kamailio's config, generated from a template, and its supervisor."""
