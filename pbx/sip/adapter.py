@@ -91,7 +91,11 @@ class _SipCall:
     def __init__(self, adapter: SippyAdapter) -> None:
         self.adapter = adapter
         gc = adapter.global_config
-        self.ua_a = UA(gc, event_cb=self._on_a_event, dead_cbs=(self._on_dead,))
+        self.ua_a = UA(
+            gc,
+            event_cb=lambda ev, ua: self._guarded(self._on_a_event, ev, ua),
+            dead_cbs=(self._on_dead,),
+        )
         self.ua_a.local_ua = adapter.ua_name
         self.call_id = ""
         self.e_try: Any = None
@@ -100,6 +104,18 @@ class _SipCall:
         self.connected = False
         self.source: tuple[str, int] = ("", 0)
         self.t_invite = time.monotonic()
+
+    def _guarded(self, handler: Callable[..., None], *args: Any) -> None:
+        """A bug in our handling must end the call cleanly, not leave it hanging."""
+        try:
+            handler(*args)
+        except Exception as exc:
+            log.error("sip_event_failed", call_id=self.call_id, error=repr(exc))
+            if self.leg is not None and not self.leg.ua.isDead():
+                self.leg.ua.disconnect()
+            if not self.ua_a.isDead():
+                self.ua_a.recvEvent(CCEventFail((500, "Server Internal Error")))
+            self.adapter.emit(CallerGone(self.call_id))
 
     # --- events from leg A -------------------------------------------------
     def _on_a_event(self, event: Any, ua: Any) -> None:
@@ -137,9 +153,9 @@ class _SipCall:
                     self.ua_a.recvEvent(CCEventDisconnect(rtime=event.rtime))
                 self.adapter.emit(CalleeGone(self.call_id, leg.leg_id))
             else:
-                code, reason = (
-                    event.getData() if isinstance(event, CCEventFail) else (487, "Terminated")
-                )
+                # CCEventFail data is (code, reason[, more]); a local disconnect has none.
+                data = event.getData() if isinstance(event, CCEventFail) else (487, "Terminated")
+                code, reason = data[0], data[1]
                 self.leg = None
                 self.adapter.emit(LegFailed(self.call_id, leg.leg_id, int(code), str(reason)))
             return
@@ -163,7 +179,7 @@ class _SipCall:
         leg = _Leg(leg_id, None)
         ua = UA(
             gc,
-            event_cb=lambda ev, ua: self._on_b_event(leg, ev, ua),
+            event_cb=lambda ev, ua: self._guarded(self._on_b_event, leg, ev, ua),
             username=target.username,
             password=target.password,
             nh_address=(target.host, target.port),
