@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import signal
 import time
 from typing import Any
 
@@ -98,7 +100,10 @@ class KamailioSupervisor:
                 raise PbxError(
                     f"Kamailio exited at start ({self.proc.returncode}); see {d / 'kamailio.log'}"
                 )
-            if await sip_ping(self.settings.edge_host, self.settings.edge_port):
+            if (
+                await sip_ping(self.settings.edge_host, self.settings.edge_port)
+                and self.proc.returncode is None
+            ):
                 log.info("kamailio_ready", pid=self.proc.pid, port=self.settings.edge_port)
                 return
         await self._terminate()
@@ -114,6 +119,7 @@ class KamailioSupervisor:
             if self._stopping:
                 return
             self.last_exit = code
+            self._kill_orphans(self.proc.pid)
             log.error("kamailio_exited", code=code, restart_in=backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
@@ -123,6 +129,13 @@ class KamailioSupervisor:
                 backoff = 1.0
             except PbxError as exc:
                 log.error("kamailio_restart_failed", error=str(exc))
+
+    @staticmethod
+    def _kill_orphans(pgid: int) -> None:
+        """Kamailio's children outlive a killed main process and keep the port; they
+        are in the process group we started it in, so end that group."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
 
     async def _terminate(self, grace: float = 5.0) -> None:
         proc = self.proc
@@ -134,6 +147,7 @@ class KamailioSupervisor:
         except TimeoutError:
             proc.kill()
             await proc.wait()
+        self._kill_orphans(proc.pid)
 
     async def stop(self) -> None:
         self._stopping = True
