@@ -147,7 +147,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "PBX_LOG_LEVEL": "WARNING",
         "PBX_NO_ANSWER_TIMEOUT": "60",
     }
-    service = await asyncio.create_subprocess_exec(PBX, "run", env=env, stderr=subprocess.DEVNULL)
+    log = (ROOT / "var" / "bench-pbx.log").open("wb")
+    service = await asyncio.create_subprocess_exec(PBX, "run", env=env, stderr=log)
     try:
         await wait_healthy(service)
         company = await cli(env, "company", "create", "Bench")
@@ -243,6 +244,7 @@ async def drive(
             str(int(args.hold * 1000)),
             "-mp",
             "47000",
+            *(["-trace_msg", "-message_file", str(tmp / "uac.msgs")] if args.trace else []),
             f"127.0.0.1:{EDGE}",
         ],
         timeout=args.calls / args.rate + args.hold + 60,
@@ -271,7 +273,10 @@ async def drive(
     metrics = await http_json("/metrics")
     await uas.stop()
     relay = metrics.get("relay", {})
-    expected = result.successful * pcap_packets(PCAP) * 2  # caller->callee and the echo back
+    # Each call plays the pcap (or as much as fits in the hold time) to the callee, which
+    # echoes it back: both directions cross the relay.
+    played = min(pcap_packets(PCAP), int(args.hold / 0.02))
+    expected = result.successful * played * 2
     transmitted = relay.get("packets_transmitted", 0)
     return {
         "calls": args.calls,
@@ -280,14 +285,17 @@ async def drive(
         "successful": result.successful,
         "failed": result.failed,
         "peak_concurrent": peak_calls,
-        "achieved_cps": round(result.successful / max(elapsed - args.hold, 1e-9), 1),
+        "engine_cps_peak": metrics.get("calls_per_s_peak"),
+        "elapsed_s": round(elapsed, 1),
         "setup_delay_ms": metrics.get("setup_delay_ms"),
         "rtp_expected": expected,
         "rtp_relayed": transmitted,
         "rtp_loss_pct": round(max(0.0, 1 - transmitted / expected) * 100, 3) if expected else None,
         "pbx": usage_pbx.summary(),
         "kamailio": usage_kam.summary(),
+        "relay_counters": relay,
         "sipp_tail": result.output[-600:] if result.failed else "",
+        "work_dir": str(tmp),
     }
 
 
@@ -298,6 +306,7 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=300)
     p.add_argument("--rate", type=float, default=30)
     p.add_argument("--hold", type=float, default=20, help="seconds each call stays up")
+    p.add_argument("--trace", action="store_true", help="keep the caller's SIP messages")
     args = p.parse_args()
     out = asyncio.run(run(args))
     json.dump(out, sys.stdout, indent=2)

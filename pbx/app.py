@@ -154,8 +154,12 @@ class Service:
                 else None
             )
 
+        per_second: dict[int, int] = {}
+        for t in self.adapter.setup_times:
+            per_second[int(t)] = per_second.get(int(t), 0) + 1
         return {
             "active_calls": len(self.calls.calls),
+            "calls_per_s_peak": max(per_second.values(), default=0),
             "setup_delay_ms": {
                 "count": len(delays),
                 "p50": pct(0.50),

@@ -125,6 +125,8 @@ class _SipCall:
         if isinstance(event, CCEventDisconnect | CCEventFail):
             if self.leg is not None and not self.leg.ua.isDead():
                 self.leg.ua.recvEvent(CCEventDisconnect(rtime=event.rtime))
+            # Free the relay ports now; the UAs linger ~32 s in their dead state.
+            self.release_media()
             self.adapter.emit(CallerGone(self.call_id))
             return
         # re-INVITEs, INFO and the like go through to the other side.
@@ -151,6 +153,7 @@ class _SipCall:
             if leg.answered:
                 if not self.ua_a.isDead():
                     self.ua_a.recvEvent(CCEventDisconnect(rtime=event.rtime))
+                self.release_media()
                 self.adapter.emit(CalleeGone(self.call_id, leg.leg_id))
             else:
                 # CCEventFail data is (code, reason[, more]); a local disconnect has none.
@@ -212,10 +215,12 @@ class _SipCall:
         if leg_id == "b1":
             # Added setup delay: INVITE in on leg A -> INVITE out on leg B.
             self.adapter.setup_delays.append(time.monotonic() - self.t_invite)
+            self.adapter.setup_times.append(self.t_invite)
 
     def reject(self, code: int, reason: str) -> None:
         if not self.ua_a.isDead():
             self.ua_a.recvEvent(CCEventFail((code, reason)))
+        self.release_media()
 
     def cancel_leg(self, leg_id: str) -> None:
         if self.leg is not None and self.leg.leg_id == leg_id and not self.leg.ua.isDead():
@@ -263,6 +268,7 @@ class SippyAdapter:
         self._all_gone: asyncio.Event | None = None
         self.registrations: dict[int, Any] = {}
         self.setup_delays: deque[float] = deque(maxlen=100_000)
+        self.setup_times: deque[float] = deque(maxlen=100_000)
 
     # --- lifecycle -----------------------------------------------------------
     async def start(self, sink: Callable[[EngineEvent], None]) -> None:
