@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
+import aiohttp
 import asyncpg
 import pydantic
 
@@ -200,7 +201,19 @@ async def trunk_add(p: Provisioning, a: argparse.Namespace) -> Output:
         auth_mode=a.mode,
         expires=a.expires,
     )
+    if trunk.auth_mode == "register":
+        await _reload_trunks(p.settings)
     return _row(trunk, TRUNK_FIELDS)
+
+
+async def _reload_trunks(settings: Settings) -> None:
+    """Ask a running service to register the new trunk now; if none runs, it will at start."""
+    url = f"http://{settings.http_host}:{settings.http_port}/trunks/reload"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
+            await http.post(url)
+    except (aiohttp.ClientError, TimeoutError):
+        pass
 
 
 async def trunk_list(p: Provisioning, a: argparse.Namespace) -> Output:

@@ -295,3 +295,16 @@ async def test_engine_death_ends_every_call(h: Harness) -> None:
         ("b", Result.FAILED, "engine_died"),
     ]
     assert h.mgr.engine_dead == "boom" and h.mgr.calls == {}
+
+
+async def test_hangups_during_shutdown_are_recorded_as_shutdown(h: Harness) -> None:
+    await h.feed(device_offer("a"), device_offer("b"))
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegAnswered(call_id, leg))
+    h.mgr.stopping = True
+    await h.feed(CallerGone("a"))  # the adapter's BYE at stop comes back as an event
+    await h.mgr.shutdown()  # "b" never heard back: recorded all the same
+    assert sorted((r.sip_call_id, r.result, r.hangup_cause) for r in h.records) == [
+        ("a", Result.ANSWERED, "shutdown"),
+        ("b", Result.FAILED, "shutdown"),
+    ]
