@@ -82,7 +82,10 @@ class Service:
         )
         router = Router(
             PgDirectory(self.pool),
-            edge_addresses={s.edge_advertise or s.edge_host, s.edge_host},
+            edge_sockets={
+                (s.edge_advertise or s.edge_host, s.edge_port),
+                (s.edge_host, s.edge_port),
+            },
             edge_proxy=(s.edge_advertise or s.edge_host, s.edge_port),
         )
         node = f"{s.engine_host}:{s.engine_port}"

@@ -114,12 +114,13 @@ class Router:
     def __init__(
         self,
         directory: Directory,
-        edge_addresses: set[str],
+        edge_sockets: set[tuple[str, int]],
         edge_proxy: tuple[str, int],
         device_port: int = 5060,
     ) -> None:
         self.directory = directory
-        self.edge_addresses = edge_addresses
+        # Only the edge's own socket may assert a caller's identity (X-PBX-* headers).
+        self.edge_sockets = edge_sockets
         self.edge_proxy = edge_proxy
         self.device_port = device_port
 
@@ -138,7 +139,7 @@ class Router:
     async def route(self, offer: CallOffered) -> Decision:
         user = offer.headers.get("x-pbx-user")
         domain = offer.headers.get("x-pbx-domain")
-        if offer.source_ip in self.edge_addresses and user and domain:
+        if (offer.source_ip, offer.source_port) in self.edge_sockets and user and domain:
             return await self._from_device(offer, user, domain)
         trunks = await self.directory.trunks_from(offer.source_ip)
         if trunks:
@@ -213,7 +214,11 @@ class Router:
         )
 
     async def _from_trunk(self, offer: CallOffered, trunks: list[Trunk]) -> Decision:
+        # IP trunks put the number in the request URI; registration trunks often send to
+        # the contact we registered (their login) and carry the number in To.
         did = await self.directory.did(normalize_dialled(offer.ruri_user))
+        if did is None and offer.to_user:
+            did = await self.directory.did(normalize_dialled(offer.to_user))
         trunk = next((t for t in trunks if did and t.company_id == did.company_id), None)
         if did is None or trunk is None:
             return Reject(404, "Not Found", "unknown_number")

@@ -232,3 +232,19 @@ async def test_stranger_cannot_use_the_engine(pbx: Service, office: Office) -> N
         await phone.call(f"sip:102@127.0.0.1:{ENGINE_PORT}")
         ended = await phone.wait_state("DISCONNECTED")
         assert ended["last_status_code"] == 403
+
+
+async def test_forged_identity_sent_straight_to_the_engine_is_refused(
+    pbx: Service, office: Office
+) -> None:
+    # Same address as the edge, another socket: the identity headers prove nothing.
+    office.phones["102"].mark()
+    async with Phone(port=35186, name="forger") as phone:
+        await phone.call(
+            f"sip:102@127.0.0.1:{ENGINE_PORT}",
+            headers={"X-PBX-User": "101", "X-PBX-Domain": office.domain},
+        )
+        ended = await phone.wait_state("DISCONNECTED")
+        assert ended["last_status_code"] == 403
+        with pytest.raises(TimeoutError):
+            await office.phones["102"].wait_incoming(timeout=0.5)

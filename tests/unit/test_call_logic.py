@@ -105,7 +105,7 @@ class Harness:
         self.clock = FakeClock()
         self.sig = FakeSignalling()
         self.records: list[CallRecord] = []
-        router = Router(FakeDirectory(), {EDGE}, (EDGE, 5060))
+        router = Router(FakeDirectory(), {(EDGE, 5060)}, (EDGE, 5060))
 
         async def sink(rec: CallRecord) -> None:
             self.records.append(rec)
@@ -266,6 +266,41 @@ async def test_inbound_from_trunk_rings_number_target(h: Harness) -> None:
         7,
         5,
     )
+
+
+async def test_identity_headers_from_another_socket_of_the_edge_host_are_ignored(
+    h: Harness,
+) -> None:
+    forged = CallOffered(
+        "f",
+        "102",
+        "c1.pbx.test",
+        "101",
+        "c1.pbx.test",
+        None,
+        EDGE,
+        5999,
+        headers={"x-pbx-user": "101", "x-pbx-domain": "c1.pbx.test"},
+    )
+    await h.feed(forged)
+    assert h.sig.commands == [("reject", "f", 403)]
+
+
+async def test_registration_trunk_number_in_to_header(h: Harness) -> None:
+    offer = CallOffered(
+        "in-2",
+        "acct",
+        "198.51.100.1",
+        "79990001122",
+        CARRIER,
+        None,
+        CARRIER,
+        5060,
+        to_user="+7 495 123-45-67",
+    )
+    await h.feed(offer)
+    _, _, _, target = h.originated()
+    assert (target.user, target.caller_id) == ("102", "79990001122")
 
 
 async def test_stranger_is_refused_without_record(h: Harness) -> None:
