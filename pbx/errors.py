@@ -1,8 +1,19 @@
 """One error type per boundary, each with a message a person can act on."""
 
+from typing import Any
+
 
 class PbxError(Exception):
-    """Something the operator must fix (missing package, bad config, service down)."""
+    """Something the operator must fix (missing package, bad config, service down).
+
+    `key` and `params` let a front end (the bot) say the same thing in the user's
+    language; the message is the English text for logs and the CLI.
+    """
+
+    def __init__(self, message: str, key: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 class ValidationError(PbxError):

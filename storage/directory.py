@@ -49,13 +49,15 @@ class PgDirectory:
 
     async def member(self, company_id: int, ext: str) -> Member | None:
         r = await self.pool.fetchrow(
-            """SELECT e.id, x.ext, e.name FROM extensions x
+            """SELECT e.id, x.ext, e.name, e.dnd, e.forward_mode, e.mobile FROM extensions x
                  JOIN employees e ON e.company_id = x.company_id AND e.id = x.employee_id
                 WHERE x.company_id = $1 AND x.ext = $2 AND e.enabled""",
             company_id,
             ext,
         )
-        return Member(r["id"], r["ext"], r["name"]) if r else None
+        if r is None:
+            return None
+        return Member(r["id"], r["ext"], r["name"], r["dnd"], r["forward_mode"], r["mobile"])
 
     async def did(self, number: str) -> Did | None:
         r = await self.pool.fetchrow(

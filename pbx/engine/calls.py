@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
@@ -247,6 +247,17 @@ class CallManager:
 
     async def _leg_failed(self, call: Call, code: int) -> None:
         self._cancel_timer(call)
+        dial = call.decision
+        if (
+            code == 404
+            and isinstance(dial, Dial)
+            and dial.fallback is not None
+            and call.legs_made == 1
+        ):
+            # No phone registered: forward to the mobile as the employee asked.
+            call.decision = replace(dial, target=dial.fallback, fallback=None)
+            await self._dial(call, call.decision)
+            return
         reply, reason, result, cause = failure_response(code)
         await self._command(self.signalling.reject(call.offer.call_id, reply, reason))
         await self._finish(call, result, cause, code)

@@ -34,6 +34,9 @@ class Member:
     employee_id: int
     ext: str
     name: str
+    dnd: bool = False
+    forward_mode: str = "off"  # off | always | unregistered
+    mobile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class Dial:
     callee_employee_id: int | None = None
     trunk_id: int | None = None
     number_id: int | None = None
+    # Tried when the target is not registered (forward to mobile when unregistered).
+    fallback: Target | None = None
 
 
 Decision = Reject | Dial
@@ -171,8 +176,13 @@ class Router:
         if callee is not None:
             if callee.employee_id == caller.employee_id:
                 return replace(base, code=486, reason="Busy Here", cause="self_call")
+            reach = await self._reach(company, callee, caller.ext, caller.name)
+            if isinstance(reach, str):
+                return replace(base, code=486, reason="Busy Here", cause=reach, callee=callee.ext)
+            target, fallback = reach
             return Dial(
-                target=self.device_target(company, callee, caller.ext, caller.name),
+                target=target,
+                fallback=fallback,
                 company_id=company.id,
                 direction=Direction.INTERNAL,
                 caller=caller.ext,
@@ -183,8 +193,8 @@ class Router:
         if not _EXTERNAL.match(dialled):
             return base
         number = normalize_dialled(dialled)
-        route = await self.directory.outbound_route(company.id)
-        if route is None:
+        out = await self._external(company.id, number)
+        if out is None:
             return replace(
                 base,
                 code=403,
@@ -193,17 +203,9 @@ class Router:
                 direction=Direction.OUTBOUND,
                 callee=number,
             )
-        trunk, did = route
+        target, trunk, did = out
         return Dial(
-            target=Target(
-                user=number,
-                host=trunk.host,
-                port=trunk.port,
-                proxy=None,
-                caller_id=did.number,
-                username=trunk.username,
-                password=trunk.password,
-            ),
+            target=target,
             company_id=company.id,
             direction=Direction.OUTBOUND,
             caller=caller.ext,
@@ -212,6 +214,44 @@ class Router:
             trunk_id=trunk.id,
             number_id=did.id,
         )
+
+    async def _external(self, company_id: int, number: str) -> tuple[Target, Trunk, Did] | None:
+        """A call out through the company's trunk, presenting the company number."""
+        route = await self.directory.outbound_route(company_id)
+        if route is None:
+            return None
+        trunk, did = route
+        target = Target(
+            user=number,
+            host=trunk.host,
+            port=trunk.port,
+            proxy=None,
+            caller_id=did.number,
+            username=trunk.username,
+            password=trunk.password,
+        )
+        return target, trunk, did
+
+    async def _reach(
+        self, company: Company, member: Member, caller_id: str, name: str | None
+    ) -> tuple[Target, Target | None] | str:
+        """How to ring an employee now: their phones, their mobile, or a refusal cause.
+
+        Do-not-disturb answers busy; forwarding "always" goes straight to the mobile,
+        "unregistered" keeps the mobile as the fallback when no phone is registered.
+        """
+        if member.dnd:
+            return "dnd"
+        device = self.device_target(company, member, caller_id, name)
+        if member.forward_mode == "off" or not member.mobile:
+            return device, None
+        out = await self._external(company.id, member.mobile)
+        if out is None:
+            return device, None  # no trunk to forward through: ring the phones
+        mobile = out[0]
+        if member.forward_mode == "always":
+            return mobile, None
+        return device, mobile
 
     async def _from_trunk(self, offer: CallOffered, trunks: list[Trunk]) -> Decision:
         # IP trunks put the number in the request URI; registration trunks often send to
@@ -240,8 +280,13 @@ class Router:
         company = await self.directory.company(did.company_id) if member else None
         if member is None or company is None:
             return base
+        reach = await self._reach(company, member, client, offer.from_name)
+        if isinstance(reach, str):
+            return replace(base, code=486, reason="Busy Here", cause=reach)
+        target, fallback = reach
         return Dial(
-            target=self.device_target(company, member, client, offer.from_name),
+            target=target,
+            fallback=fallback,
             company_id=did.company_id,
             direction=Direction.INBOUND,
             caller=client,

@@ -77,6 +77,11 @@ class FakeDirectory:
             (1, "101"): Member(11, "101", "Anna"),
             (1, "102"): Member(12, "102", "Boris"),
             (2, "101"): Member(21, "101", "Other"),
+            (1, "103"): Member(13, "103", "Dora", dnd=True),
+            (1, "104"): Member(14, "104", "Egor", forward_mode="always", mobile="79161112233"),
+            (1, "105"): Member(
+                15, "105", "Fedor", forward_mode="unregistered", mobile="79164445566"
+            ),
         }
         self.trunk = Trunk(5, 1, CARRIER, 5060, "acct", "secret", None)
         self.did_ = Did(7, 1, "74951234567", 5, "102")
@@ -343,3 +348,28 @@ async def test_hangups_during_shutdown_are_recorded_as_shutdown(h: Harness) -> N
         ("a", Result.ANSWERED, "shutdown"),
         ("b", Result.FAILED, "shutdown"),
     ]
+
+
+async def test_do_not_disturb_answers_busy(h: Harness) -> None:
+    await h.feed(device_offer(to="103"))
+    assert h.sig.commands == [("reject", "c-1", 486)]
+    assert (h.records[0].result, h.records[0].hangup_cause) == (Result.BUSY, "dnd")
+
+
+async def test_forward_always_rings_the_mobile_through_the_trunk(h: Harness) -> None:
+    await h.feed(device_offer(to="104"))
+    _, _, _, target = h.originated()
+    assert (target.user, target.host, target.caller_id) == ("79161112233", CARRIER, "74951234567")
+
+
+async def test_forward_when_unregistered_tries_the_mobile_after_404(h: Harness) -> None:
+    await h.feed(device_offer(to="105"))
+    _, call_id, leg, target = h.originated()
+    assert target.host == "c1.pbx.test"
+    await h.feed(LegFailed(call_id, leg, 404, "Not Found"))
+    second = [c for c in h.sig.commands if c[0] == "originate"][1]
+    assert (second[2], second[3].user) == ("b2", "79164445566")
+    assert not any(c[0] == "reject" for c in h.sig.commands)
+    await h.feed(LegAnswered(call_id, "b2"), CallerGone(call_id))
+    assert h.records[0].result is Result.ANSWERED
+    assert h.records[0].callee_uri == f"sip:79164445566@{CARRIER}"

@@ -1,0 +1,463 @@
+"""The cabinet: what owners, admins, supervisors and employees may do, checked here.
+
+The Telegram bot is a thin layer over these services; every call passes the acting
+user (`Actor`), and the role check happens in the service, not by hiding buttons.
+Every change writes an audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+
+from pbx.config import Settings
+from pbx.errors import NotFound, ValidationError
+from pbx.services import validation as v
+from pbx.services.provisioning import CallSummary, Provisioning, SipCredentials
+from storage.companies import Company
+from storage.employees import Employee
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    EMPLOYEE = "employee"
+
+
+class Perm(StrEnum):
+    MANAGE_EMPLOYEES = "manage_employees"
+    VIEW_EMPLOYEES = "view_employees"
+    MANAGE_NUMBERS = "manage_numbers"
+    VIEW_ALL_CALLS = "view_all_calls"
+    VIEW_AUDIT = "view_audit"
+
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.OWNER: frozenset(Perm),
+    Role.ADMIN: frozenset(Perm) - {Perm.VIEW_AUDIT},
+    Role.SUPERVISOR: frozenset({Perm.VIEW_EMPLOYEES, Perm.VIEW_ALL_CALLS}),
+    Role.EMPLOYEE: frozenset(),
+}
+
+INVITE_TTL = timedelta(hours=72)
+LANGUAGES = ("en", "ru")
+
+
+class Forbidden(ValidationError):
+    """The acting user's role does not allow this."""
+
+
+@dataclass(frozen=True)
+class TgUser:
+    tg_id: int
+    first_name: str
+    username: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    tg_id: int
+    company_id: int
+    role: Role
+    employee_id: int | None
+    language: str
+
+    def can(self, perm: Perm) -> bool:
+        return perm in ROLE_PERMS[self.role]
+
+
+@dataclass(frozen=True)
+class Invite:
+    token: str
+    employee: Employee
+    role: Role
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor_tg_id: int | None
+    action: str
+    target: str
+    old_value: Any
+    new_value: Any
+
+
+def require(actor: Actor, perm: Perm) -> None:
+    if not actor.can(perm):
+        raise Forbidden(f"your role ({actor.role}) does not allow this", key="forbidden")
+
+
+def normalize_language(code: str | None) -> str:
+    """Telegram's language_code (e.g. 'ru', 'en-US') → one of ours; English otherwise."""
+    base = (code or "").split("-")[0].lower()
+    return base if base in LANGUAGES else "en"
+
+
+class Cabinet:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.prov = Provisioning(pool, settings)
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    @staticmethod
+    async def _audit(
+        conn: asyncpg.Connection,
+        actor: Actor | None,
+        company_id: int,
+        action: str,
+        target: str = "",
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        await conn.execute(
+            """INSERT INTO audit_log (company_id, actor_tg_id, action, target, old_value, new_value)
+               VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
+            company_id,
+            actor.tg_id if actor else None,
+            action,
+            target,
+            None if old is None else json.dumps(old, default=str),
+            None if new is None else json.dumps(new, default=str),
+        )
+
+    # --- who is this --------------------------------------------------------------
+    async def remember(self, user: TgUser) -> TgUser:
+        """Upsert the Telegram user; keeps a language they chose over Telegram's."""
+        row = await self.pool.fetchrow(
+            """INSERT INTO tg_users (tg_id, first_name, username, language)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (tg_id) DO UPDATE SET first_name = EXCLUDED.first_name,
+                   username = EXCLUDED.username
+               RETURNING language""",
+            user.tg_id,
+            user.first_name,
+            user.username,
+            normalize_language(user.language),
+        )
+        assert row is not None
+        return TgUser(user.tg_id, user.first_name, user.username, row["language"])
+
+    async def actor(self, tg_id: int) -> Actor | None:
+        row = await self.pool.fetchrow(
+            """SELECT m.company_id, m.role, m.employee_id, u.language
+                 FROM memberships m JOIN tg_users u USING (tg_id)
+                WHERE m.tg_id = $1 ORDER BY m.created_at DESC LIMIT 1""",
+            tg_id,
+        )
+        if row is None:
+            return None
+        return Actor(
+            tg_id, row["company_id"], Role(row["role"]), row["employee_id"], row["language"]
+        )
+
+    async def set_language(self, tg_id: int, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValidationError(
+                f"language must be one of {', '.join(LANGUAGES)}", key="bad_language"
+            )
+        await self.pool.execute(
+            "UPDATE tg_users SET language = $2 WHERE tg_id = $1", tg_id, language
+        )
+
+    # --- onboarding -----------------------------------------------------------------
+    async def onboard(
+        self, user: TgUser, company_name: str, timezone: str
+    ) -> tuple[Company, Actor]:
+        if await self.actor(user.tg_id) is not None:
+            raise ValidationError("you already belong to a company", key="already_member")
+        name = v.clean_name(company_name, "company name", 200)
+        tz = v.validate_timezone(timezone)
+        async with self._tx() as conn:
+            company = await Provisioning(conn, self.settings).create_company(name, tz)
+            await conn.execute(
+                "INSERT INTO memberships (company_id, tg_id, role) VALUES ($1, $2, 'owner')",
+                company.id,
+                user.tg_id,
+            )
+            actor = Actor(user.tg_id, company.id, Role.OWNER, None, user.language)
+            await self._audit(conn, actor, company.id, "company.create", name, new={"timezone": tz})
+        return company, actor
+
+    async def invite(self, actor: Actor, ext: str, role: Role = Role.EMPLOYEE) -> Invite:
+        require(actor, Perm.MANAGE_EMPLOYEES)
+        if role is Role.OWNER or (role is Role.ADMIN and actor.role is not Role.OWNER):
+            raise Forbidden("only the owner can invite an admin", key="forbidden")
+        employee = await self._employee_by_ext(actor.company_id, ext)
+        token = secrets.token_urlsafe(18)
+        expires = datetime.now(UTC) + INVITE_TTL
+        async with self._tx() as conn:
+            await conn.execute(
+                """INSERT INTO invites (token, company_id, employee_id, role, created_by, expires_at)
+                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                token,
+                actor.company_id,
+                employee.id,
+                role.value,
+                actor.tg_id,
+                expires,
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "invite.create",
+                f"ext {employee.ext}",
+                new={"role": role},
+            )
+        return Invite(token, employee, role, expires)
+
+    async def join(self, user: TgUser, token: str) -> Actor:
+        """Redeem an invite: single use, expiring, binds the account to the employee."""
+        async with self._tx() as conn:
+            row = await conn.fetchrow(
+                "SELECT * FROM invites WHERE token = $1 FOR UPDATE", token.strip()
+            )
+            now = datetime.now(UTC)
+            if row is None or row["used_at"] is not None or row["expires_at"] < now:
+                raise ValidationError(
+                    "this invite link is invalid, used or expired", key="invite_invalid"
+                )
+            taken = await conn.fetchval(
+                "SELECT 1 FROM memberships WHERE company_id = $1 AND (tg_id = $2 OR employee_id = $3)",
+                row["company_id"],
+                user.tg_id,
+                row["employee_id"],
+            )
+            if taken:
+                raise ValidationError(
+                    "this profile or your account is already joined", key="already_member"
+                )
+            await conn.execute(
+                "UPDATE invites SET used_at = $2, used_by = $3 WHERE token = $1",
+                row["token"],
+                now,
+                user.tg_id,
+            )
+            await conn.execute(
+                """INSERT INTO memberships (company_id, tg_id, role, employee_id)
+                   VALUES ($1, $2, $3, $4)""",
+                row["company_id"],
+                user.tg_id,
+                row["role"],
+                row["employee_id"],
+            )
+            actor = Actor(
+                user.tg_id, row["company_id"], Role(row["role"]), row["employee_id"], user.language
+            )
+            await self._audit(
+                conn, actor, row["company_id"], "invite.join", f"employee {row['employee_id']}"
+            )
+        return actor
+
+    # --- employees ----------------------------------------------------------------
+    async def _employee_by_ext(self, company_id: int, ext: str) -> Employee:
+        ext_ = v.validate_ext(ext)
+        for e in await self.prov.list_employees(company_id):
+            if e.ext == ext_:
+                return e
+        raise NotFound(f"no employee with extension {ext_}", key="no_such_ext", ext=ext_)
+
+    async def list_employees(self, actor: Actor) -> list[Employee]:
+        require(actor, Perm.VIEW_EMPLOYEES)
+        return await self.prov.list_employees(actor.company_id)
+
+    async def add_employee(
+        self,
+        actor: Actor,
+        name: str,
+        ext: str | None = None,
+        email: str | None = None,
+        mobile: str | None = None,
+    ) -> Employee:
+        """The password is not shown to the admin: the employee gets it in private."""
+        require(actor, Perm.MANAGE_EMPLOYEES)
+        async with self._tx() as conn:
+            new = await Provisioning(conn, self.settings).add_employee(
+                actor.company_id, name, ext, email, mobile
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "employee.add",
+                f"ext {new.employee.ext}",
+                new={
+                    "name": new.employee.name,
+                    "email": new.employee.email,
+                    "mobile": new.employee.mobile,
+                },
+            )
+        return new.employee
+
+    async def remove_employee(self, actor: Actor, ext: str) -> Employee:
+        require(actor, Perm.MANAGE_EMPLOYEES)
+        employee = await self._employee_by_ext(actor.company_id, ext)
+        async with self._tx() as conn:
+            await conn.execute(
+                "DELETE FROM employees WHERE company_id = $1 AND id = $2",
+                actor.company_id,
+                employee.id,
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "employee.remove",
+                f"ext {employee.ext}",
+                old={"name": employee.name},
+            )
+        return employee
+
+    async def set_enabled(self, actor: Actor, ext: str, enabled: bool) -> Employee:
+        require(actor, Perm.MANAGE_EMPLOYEES)
+        employee = await self._employee_by_ext(actor.company_id, ext)
+        async with self._tx() as conn:
+            await conn.execute(
+                "UPDATE employees SET enabled = $3 WHERE company_id = $1 AND id = $2",
+                actor.company_id,
+                employee.id,
+                enabled,
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "employee.enabled",
+                f"ext {employee.ext}",
+                old=employee.enabled,
+                new=enabled,
+            )
+        return employee
+
+    # --- self-service ------------------------------------------------------------------
+    def _own(self, actor: Actor) -> int:
+        if actor.employee_id is None:
+            raise ValidationError("you have no phone profile in this company", key="no_profile")
+        return actor.employee_id
+
+    async def my_credentials(self, actor: Actor) -> SipCredentials:
+        """Only hashes are stored, so showing credentials means issuing a new password."""
+        employee_id = self._own(actor)
+        row = await self.pool.fetchrow(
+            "SELECT ext FROM extensions WHERE company_id = $1 AND employee_id = $2",
+            actor.company_id,
+            employee_id,
+        )
+        if row is None:
+            raise ValidationError("you have no extension", key="no_profile")
+        async with self._tx() as conn:
+            creds = await Provisioning(conn, self.settings).reset_password(
+                actor.company_id, row["ext"]
+            )
+            await self._audit(
+                conn, actor, actor.company_id, "sip.password_reset", f"ext {row['ext']}"
+            )
+        return creds
+
+    async def set_dnd(self, actor: Actor, on: bool) -> None:
+        employee_id = self._own(actor)
+        async with self._tx() as conn:
+            old = await conn.fetchval(
+                "SELECT dnd FROM employees WHERE company_id = $1 AND id = $2 FOR UPDATE",
+                actor.company_id,
+                employee_id,
+            )
+            await conn.execute(
+                "UPDATE employees SET dnd = $3 WHERE company_id = $1 AND id = $2",
+                actor.company_id,
+                employee_id,
+                on,
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "employee.dnd",
+                f"employee {employee_id}",
+                old=old,
+                new=on,
+            )
+
+    async def set_forward(self, actor: Actor, mode: str, mobile: str | None = None) -> str | None:
+        """Forward my calls to my mobile: off, always, or when no phone is registered."""
+        employee_id = self._own(actor)
+        if mode not in ("off", "always", "unregistered"):
+            raise ValidationError(
+                "mode must be off, always or unregistered", key="bad_forward_mode"
+            )
+        number = v.normalize_number(mobile, "mobile number") if mobile else None
+        async with self._tx() as conn:
+            row = await conn.fetchrow(
+                "SELECT forward_mode, mobile FROM employees WHERE company_id = $1 AND id = $2 FOR UPDATE",
+                actor.company_id,
+                employee_id,
+            )
+            assert row is not None
+            target = number or row["mobile"]
+            if mode != "off" and not target:
+                raise ValidationError("give your mobile number first", key="need_mobile")
+            await conn.execute(
+                "UPDATE employees SET forward_mode = $3, mobile = $4 WHERE company_id = $1 AND id = $2",
+                actor.company_id,
+                employee_id,
+                mode,
+                target,
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "employee.forward",
+                f"employee {employee_id}",
+                old={"mode": row["forward_mode"], "mobile": row["mobile"]},
+                new={"mode": mode, "mobile": target},
+            )
+        return target
+
+    async def calls(
+        self, actor: Actor, mine: bool, missed_only: bool = False, limit: int = 10
+    ) -> list[CallSummary]:
+        if not mine:
+            require(actor, Perm.VIEW_ALL_CALLS)
+            return await self.prov.list_calls(actor.company_id, limit, missed_only=missed_only)
+        employee_id = self._own(actor)
+        return await self.prov.list_calls(
+            actor.company_id, limit, employee_id=employee_id, missed_only=missed_only
+        )
+
+    async def audit_log(self, actor: Actor, limit: int = 20) -> list[AuditEntry]:
+        require(actor, Perm.VIEW_AUDIT)
+        rows = await self.pool.fetch(
+            """SELECT at, actor_tg_id, action, target, old_value, new_value FROM audit_log
+                WHERE company_id = $1 ORDER BY id DESC LIMIT $2""",
+            actor.company_id,
+            limit,
+        )
+        return [
+            AuditEntry(
+                r["at"],
+                r["actor_tg_id"],
+                r["action"],
+                r["target"],
+                json.loads(r["old_value"]) if r["old_value"] else None,
+                json.loads(r["new_value"]) if r["new_value"] else None,
+            )
+            for r in rows
+        ]
