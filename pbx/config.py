@@ -87,10 +87,6 @@ class Settings(BaseSettings):
             nodes.append((host, int(port)))
         return nodes
 
-    # Edge (added with the Kamailio edge): failed digest checks (wrong password, unknown
-    # user) from one IP, with less than ban_seconds between them, before it is banned.
-    auth_fail_limit: int = 10
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
