@@ -1,0 +1,1 @@
+"""The Telegram cabinet: aiogram routers over pbx.services.cabinet."""

@@ -40,6 +40,7 @@ class Service:
         self.calls: CallManager | None = None
         self.trunks: dict[int, TrunkRegistration] = {}
         self._runner: web.AppRunner | None = None
+        self.bot: Any = None
 
     async def start(self) -> None:
         s = self.settings
@@ -132,10 +133,19 @@ class Service:
         app.router.add_get("/status", self._http_status)
         app.router.add_get("/metrics", self._http_metrics)
         app.router.add_post("/trunks/reload", self._http_reload_trunks)
+        if self.settings.telegram_token:
+            from bot.app import BotRunner
+            from pbx.services.cabinet import Cabinet
+
+            assert self.pool is not None and self.redis is not None
+            self.bot = BotRunner(self.settings, Cabinet(self.pool, self.settings), self.redis)
+            self.bot.register(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
         await site.start()
+        if self.bot is not None:
+            await self.bot.start()
 
     async def _http_status(self, request: web.Request) -> web.Response:
         report = await self.status()
@@ -207,6 +217,8 @@ class Service:
         return {"healthy": healthy, **parts}
 
     async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.stop()
         if self.calls is not None:
             self.calls.stopping = True
         if self.adapter is not None:

@@ -54,7 +54,11 @@ class Settings(BaseSettings):
     http_port: int = 8080
 
     telegram_token: str | None = None
+    # A self-hosted Bot API server (the tests' fake one too); Telegram's cloud if unset.
     telegram_api_base: str | None = None
+    # Webhook mode when set (public URL of /telegram/webhook); long polling otherwise.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -86,6 +90,10 @@ class Settings(BaseSettings):
             host, _, port = item.rpartition(":")
             nodes.append((host, int(port)))
         return nodes
+
+    # Edge (added with the Kamailio edge): failed digest checks (wrong password, unknown
+    # user) from one IP, with less than ban_seconds between them, before it is banned.
+    auth_fail_limit: int = 10
 
 
 @lru_cache(maxsize=1)

@@ -156,11 +156,15 @@ class Provisioning:
                 if chosen is None:
                     chosen = await employees.lowest_free_ext(conn, company_id)
                     if chosen is None:
-                        raise ValidationError("no free extension left: choose one explicitly")
+                        raise ValidationError(
+                            "no free extension left: choose one explicitly", key="no_free_ext"
+                        )
                 elif await employees.ext_taken(conn, company_id, chosen):
                     raise ValidationError(
                         f"extension {chosen} is already taken in this company: choose another "
-                        "or leave it out to get the lowest free one"
+                        "or leave it out to get the lowest free one",
+                        key="ext_taken",
+                        ext=chosen,
                     )
                 employee_id = await employees.insert(conn, company_id, clean, email_, mobile_)
                 await employees.insert_extension(conn, company_id, chosen, employee_id)

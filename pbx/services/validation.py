@@ -25,9 +25,13 @@ _TOKEN = re.compile(r"^[^\s:@]+$")
 def clean_name(value: str | None, what: str, max_len: int = 100) -> str:
     name = " ".join((value or "").split())
     if not name:
-        raise ValidationError(f"{what} is empty: give a name")
+        raise ValidationError(f"{what} is empty: give a name", key="name_empty")
     if len(name) > max_len:
-        raise ValidationError(f"{what} is too long ({len(name)} characters, at most {max_len})")
+        raise ValidationError(
+            f"{what} is too long ({len(name)} characters, at most {max_len})",
+            key="name_too_long",
+            max=max_len,
+        )
     return name
 
 
@@ -37,7 +41,9 @@ def validate_timezone(tz: str) -> str:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(
-            f"unknown time zone {tz!r}: use an IANA name such as Europe/Moscow or Asia/Yekaterinburg"
+            f"unknown time zone {tz!r}: use an IANA name such as Europe/Moscow or Asia/Yekaterinburg",
+            key="bad_timezone",
+            tz=tz,
         ) from None
     return tz
 
@@ -46,7 +52,9 @@ def validate_ext(ext: str | int) -> str:
     ext = str(ext).strip()
     if not _EXT.match(ext):
         raise ValidationError(
-            f"extension {ext!r} is invalid: use 2–5 digits not starting with 0, e.g. 101"
+            f"extension {ext!r} is invalid: use 2–5 digits not starting with 0, e.g. 101",
+            key="bad_ext",
+            ext=str(ext),
         )
     return ext
 
@@ -58,12 +66,16 @@ def normalize_number(raw: str, what: str = "number") -> str:
     """
     text = _NUMBER_NOISE.sub("", raw or "")
     if not text:
-        raise ValidationError(f"{what} is empty: give digits, e.g. +74951234567")
+        raise ValidationError(
+            f"{what} is empty: give digits, e.g. +74951234567", key="bad_number", number=""
+        )
     if text.startswith("+"):
         return _e164(text, raw, what)
     if not text.isdigit():
         raise ValidationError(
-            f"{what} {raw!r} is invalid: use digits, optionally starting with '+', e.g. +74951234567"
+            f"{what} {raw!r} is invalid: use digits, optionally starting with '+', e.g. +74951234567",
+            key="bad_number",
+            number=raw,
         )
     if len(text) == 11 and text[0] in "78":
         # A Russian number dialled nationally (8…) or without the '+' (7…).
@@ -71,7 +83,9 @@ def normalize_number(raw: str, what: str = "number") -> str:
     if not _DIGITS.match(text):
         raise ValidationError(
             f"{what} {raw!r} has {len(text)} digits: a number has 3 to 15 digits "
-            "(international numbers with a leading '+')"
+            "(international numbers with a leading '+')",
+            key="bad_number",
+            number=raw,
         )
     return text
 
@@ -84,7 +98,9 @@ def _e164(text: str, raw: str, what: str) -> str:
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         raise ValidationError(
             f"{what} {raw!r} is not a possible phone number: check the country code and "
-            "the number of digits, e.g. +74951234567"
+            "the number of digits, e.g. +74951234567",
+            key="bad_number",
+            number=raw,
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
 
@@ -94,7 +110,11 @@ def validate_email(email: str | None) -> str | None:
         return None
     email = email.strip()
     if not _EMAIL.match(email) or len(email) > 254:
-        raise ValidationError(f"e-mail {email!r} is invalid: use the form name@example.com")
+        raise ValidationError(
+            f"e-mail {email!r} is invalid: use the form name@example.com",
+            key="bad_email",
+            email=email,
+        )
     return email
 
 

@@ -1,0 +1,60 @@
+"""Parsing chat-ops arguments (pure functions, so bad input is caught before any I/O)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_EXT = re.compile(r"^[1-9][0-9]{1,4}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9()\- ]{8,}$")
+
+
+class Usage(Exception):
+    """The arguments do not fit the command; the bot answers with its usage line."""
+
+
+@dataclass(frozen=True)
+class EmployeeArgs:
+    name: str
+    ext: str | None
+    email: str | None
+    mobile: str | None
+
+
+def employee_add(args: str | None) -> EmployeeArgs:
+    """`Ivan Petrov 105 ivan@example.com +79161234567`: the name is every word that is not
+    an extension, an e-mail or a phone number; those may come in any order after it."""
+    words = (args or "").split()
+    name: list[str] = []
+    ext = email = mobile = None
+    for word in words:
+        if "@" in word and email is None:
+            email = word
+        elif _EXT.match(word) and ext is None:
+            ext = word
+        elif _PHONE.match(word) and mobile is None:
+            mobile = word
+        elif ext is None and email is None and mobile is None:
+            name.append(word)
+        else:
+            raise Usage(word)
+    if not name:
+        raise Usage("name")
+    return EmployeeArgs(" ".join(name), ext, email, mobile)
+
+
+def one_word(args: str | None, choices: tuple[str, ...] | None = None) -> str:
+    words = (args or "").split()
+    if len(words) != 1 or (choices is not None and words[0].lower() not in choices):
+        raise Usage(args or "")
+    return words[0].lower() if choices else words[0]
+
+
+def word_and_optional(
+    args: str | None, choices: tuple[str, ...] | None = None
+) -> tuple[str, str | None]:
+    words = (args or "").split()
+    if not 1 <= len(words) <= 2 or (choices is not None and words[0].lower() not in choices):
+        raise Usage(args or "")
+    first = words[0].lower() if choices else words[0]
+    return first, (words[1] if len(words) == 2 else None)

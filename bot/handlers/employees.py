@@ -1,0 +1,126 @@
+"""Employees for owners and admins (and viewing for supervisors): chat-ops commands."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot import chatops
+from bot.chatops import Usage
+from bot.i18n import Translator
+from pbx.services.cabinet import Actor, Cabinet, Role
+
+router = Router(name="employees")
+INVITE_ROLES = ("employee", "supervisor", "admin")
+
+
+async def _member(message: Message, actor: Actor | None, tr: Translator) -> Actor | None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+    return actor
+
+
+@router.message(Command("employees"))
+async def employees(
+    message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if not (actor := await _member(message, actor, tr)):
+        return
+    people = await cabinet.list_employees(actor)
+    if not people:
+        await message.answer(tr("employees-empty"))
+        return
+    lines = [tr("employees-title", count=len(people))]
+    lines += [
+        tr(
+            "employee-line",
+            ext=e.ext or "—",
+            name=e.name,
+            online="yes" if e.registered else "no",
+            enabled="yes" if e.enabled else "no",
+        )
+        for e in people
+    ]
+    await message.answer("\n".join(lines))
+
+
+@router.message(Command("employee_add"))
+async def employee_add(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if not (actor := await _member(message, actor, tr)):
+        return
+    try:
+        args = chatops.employee_add(command.args)
+    except Usage:
+        await message.answer(
+            tr("usage", usage="/employee_add Ivan Petrov [105] [ivan@example.com] [+79161234567]")
+        )
+        return
+    e = await cabinet.add_employee(actor, args.name, args.ext, args.email, args.mobile)
+    await message.answer(tr("employee-added", name=e.name, ext=e.ext or ""))
+
+
+@router.message(Command("employee_remove"))
+async def employee_remove(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if not (actor := await _member(message, actor, tr)):
+        return
+    try:
+        ext = chatops.one_word(command.args)
+    except Usage:
+        await message.answer(tr("usage", usage="/employee_remove 105"))
+        return
+    e = await cabinet.remove_employee(actor, ext)
+    await message.answer(tr("employee-removed", name=e.name, ext=e.ext or ext))
+
+
+@router.message(Command("employee_disable", "employee_enable"))
+async def employee_enable(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if not (actor := await _member(message, actor, tr)):
+        return
+    on = command.command == "employee_enable"
+    try:
+        ext = chatops.one_word(command.args)
+    except Usage:
+        await message.answer(tr("usage", usage=f"/{command.command} 105"))
+        return
+    e = await cabinet.set_enabled(actor, ext, on)
+    await message.answer(tr("employee-enabled", ext=e.ext or ext, on="yes" if on else "no"))
+
+
+@router.message(Command("invite"))
+async def invite(
+    message: Message,
+    command: CommandObject,
+    actor: Actor | None,
+    cabinet: Cabinet,
+    tr: Translator,
+    bot: Bot,
+) -> None:
+    if not (actor := await _member(message, actor, tr)):
+        return
+    try:
+        ext, role = chatops.word_and_optional(command.args)
+        if role is not None and role.lower() not in INVITE_ROLES:
+            raise Usage(role)
+    except Usage:
+        await message.answer(tr("usage", usage="/invite 105 [employee|supervisor|admin]"))
+        return
+    inv = await cabinet.invite(actor, ext, Role((role or "employee").lower()))
+    me = await bot.me()
+    link = f"https://t.me/{me.username}?start={inv.token}"
+    await message.answer(
+        tr(
+            "invite-link",
+            name=inv.employee.name,
+            ext=inv.employee.ext or ext,
+            role=tr(f"role-{inv.role}"),
+            until=inv.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            link=link,
+        )
+    )

@@ -1,0 +1,123 @@
+"""Employee self-service: SIP credentials (private chat only), DND, forwarding, my calls;
+company calls and the audit log for the roles that may see them."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot import chatops
+from bot.chatops import Usage
+from bot.i18n import Translator
+from pbx.services.cabinet import Actor, Cabinet
+from pbx.services.provisioning import CallSummary
+
+router = Router(name="selfservice")
+
+
+@router.message(Command("my_sip"))
+async def my_sip(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await message.answer(tr("sip-private-only"))
+        return
+    c = await cabinet.my_credentials(actor)
+    await message.answer(
+        tr(
+            "sip-credentials",
+            login=c.login,
+            password=c.password,
+            domain=c.domain,
+            registrar=c.registrar,
+        )
+    )
+
+
+@router.message(Command("dnd"))
+async def dnd(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    try:
+        on = chatops.one_word(command.args, ("on", "off")) == "on"
+    except Usage:
+        await message.answer(tr("usage", usage="/dnd on|off"))
+        return
+    await cabinet.set_dnd(actor, on)
+    await message.answer(tr("dnd-set", on="yes" if on else "no"))
+
+
+@router.message(Command("forward"))
+async def forward(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    try:
+        mode, mobile = chatops.word_and_optional(command.args, ("off", "always", "unregistered"))
+    except Usage:
+        await message.answer(tr("usage", usage="/forward off|always|unregistered [+79161234567]"))
+        return
+    target = await cabinet.set_forward(actor, mode, mobile)
+    await message.answer(tr("forward-set", mode=mode, mobile=target or ""))
+
+
+def _call_lines(tr: Translator, calls: list[CallSummary]) -> str:
+    if not calls:
+        return tr("calls-empty")
+    lines = [tr("calls-title")]
+    lines += [
+        tr(
+            "call-line",
+            when=c.started_at.strftime("%m-%d %H:%M"),
+            direction=c.direction,
+            caller=c.caller,
+            callee=c.callee,
+            result=c.result,
+            talk=c.talk_seconds,
+        )
+        for c in calls
+    ]
+    return "\n".join(lines)
+
+
+@router.message(Command("my_calls", "my_missed", "calls", "missed"))
+async def calls(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    mine = command.command.startswith("my_")
+    missed = command.command.endswith("missed")
+    await message.answer(_call_lines(tr, await cabinet.calls(actor, mine=mine, missed_only=missed)))
+
+
+@router.message(Command("audit"))
+async def audit(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    entries = await cabinet.audit_log(actor)
+    if not entries:
+        await message.answer(tr("audit-empty"))
+        return
+    lines = [tr("audit-title")]
+    lines += [
+        tr(
+            "audit-line",
+            when=e.at.strftime("%m-%d %H:%M"),
+            who=str(e.actor_tg_id or "—"),
+            action=e.action,
+            target=e.target,
+        )
+        for e in entries
+    ]
+    await message.answer("\n".join(lines))

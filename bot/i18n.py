@@ -1,0 +1,49 @@
+"""Russian and English messages from Fluent catalogues (bot/locales/<lang>/bot.ftl)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fluent.runtime import FluentLocalization, FluentResourceLoader
+
+from pbx.errors import PbxError
+
+LOCALES = Path(__file__).with_name("locales")
+LANGUAGES = ("en", "ru")
+
+
+@cache
+def _localization(lang: str) -> FluentLocalization:
+    chain = [lang, "en"] if lang != "en" else ["en"]
+    loader = FluentResourceLoader(str(LOCALES / "{locale}"))
+    return FluentLocalization(chain, ["bot.ftl"], loader)
+
+
+def t(lang: str, key: str, **args: Any) -> str:
+    """The message `key` in `lang` (English if missing there)."""
+    lang = lang if lang in LANGUAGES else "en"
+    return str(_localization(lang).format_value(key, args))
+
+
+def error_text(lang: str, exc: PbxError) -> str:
+    """A service error in the user's language; the English text if it has no key."""
+    if exc.key:
+        text = t(lang, f"err-{exc.key}", **exc.params)
+        if text != f"err-{exc.key}":
+            return text
+    return t(lang, "err-generic", detail=str(exc))
+
+
+class Translator:
+    """Bound to one user's language; handlers get it as `tr`."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "en"
+
+    def __call__(self, key: str, **args: Any) -> str:
+        return t(self.lang, key, **args)
+
+    def error(self, exc: PbxError) -> str:
+        return error_text(self.lang, exc)

@@ -1,0 +1,97 @@
+welcome-unknown = Hello! This bot runs your company's phone system.
+    • Employees join with the invite link their administrator sends them.
+    • Or create a new company and become its owner.
+btn-create-company = Create a company
+ask-company-name = What is your company called?
+ask-timezone = Which time zone is the company in? Choose or type one (e.g. Europe/Moscow).
+ask-language = Which language should I use?
+company-created = Company “{ $name }” is ready. Your SIP domain: { $domain }.
+    Add employees with /employee_add, then send each one an invite with /invite.
+welcome-back = Welcome back! Your role: { $role }. /help lists what you can do.
+joined = You have joined the company as { $role }. Use /my_sip to get your phone's settings.
+help-title = Commands for your role ({ $role }):
+help-common = /help — this list
+    /language en|ru — switch language
+help-employee = /my_sip — my SIP login and a new password (private chat only)
+    /my_calls — my recent calls; /my_missed — my missed calls
+    /dnd on|off — do not disturb
+    /forward off|always|unregistered [mobile] — forward my calls to my mobile
+help-staff = /employees — employees and who is online
+    /calls — recent calls of the company; /missed — missed calls
+help-admin = /employee_add Name [ext] [e-mail] [mobile] — add an employee
+    /invite EXT [employee|supervisor|admin] — invite link for an employee
+    /employee_remove EXT, /employee_disable EXT, /employee_enable EXT
+help-owner = /audit — who changed what
+employees-title = Employees ({ $count }):
+employees-empty = No employees yet. Add one: /employee_add Ivan Petrov
+employee-line = { $ext } — { $name }{ $online ->
+    [yes] {" "}🟢 online
+   *[no] {" "}⚪ offline
+}{ $enabled ->
+    [yes] {""}
+   *[no] {" "}(disabled)
+}
+employee-added = Added { $name } with extension { $ext }. Send them an invite: /invite { $ext }
+employee-removed = Removed { $name } (ext { $ext }).
+employee-enabled = Extension { $ext } is { $on ->
+    [yes] enabled
+   *[no] disabled
+}.
+invite-link = Invite for { $name } (ext { $ext }, role { $role }), valid until { $until }:
+    { $link }
+sip-credentials = Your phone settings (keep them private; the previous password no longer works):
+    Login: { $login }
+    Password: { $password }
+    Domain: { $domain }
+    Registrar / proxy: { $registrar }
+sip-private-only = For your safety I send SIP passwords only in a private chat with me.
+dnd-set = Do not disturb is { $on ->
+    [yes] on: callers hear busy
+   *[no] off
+}.
+forward-set = { $mode ->
+    [off] Forwarding is off.
+    [always] All your calls go to { $mobile }.
+   *[unregistered] Your calls go to { $mobile } when no phone of yours is registered.
+}
+calls-title = Recent calls:
+calls-empty = No calls yet.
+call-line = { $when } { $direction ->
+    [inbound] ⬇
+    [outbound] ⬆
+   *[internal] ↔
+} { $caller } → { $callee } — { $result ->
+    [answered] answered, { $talk } s
+    [missed] missed
+    [busy] busy
+    [no_answer] no answer
+   *[failed] failed
+}
+audit-title = Recent changes:
+audit-empty = No changes recorded yet.
+audit-line = { $when } { $who }: { $action } { $target }
+language-set = Language: English.
+usage = Usage: { $usage }
+not-member = You are not in a company yet. Open the invite link from your administrator, or /start to create a company.
+err-generic = Could not do that: { $detail }
+err-forbidden = Your role does not allow this.
+err-already_member = You already belong to a company.
+err-invite_invalid = This invite link is invalid, already used or expired. Ask your administrator for a new one.
+err-no_profile = You have no phone profile in this company.
+err-no_such_ext = There is no employee with extension { $ext }.
+err-bad_forward_mode = Choose off, always or unregistered.
+err-need_mobile = Give your mobile number first, e.g. /forward always +79161234567
+err-bad_language = Choose en or ru.
+err-name_empty = The name is empty: give a name.
+err-name_too_long = The name is too long: at most { $max } characters.
+err-bad_timezone = Unknown time zone “{ $tz }”: use a name such as Europe/Moscow.
+err-bad_ext = “{ $ext }” is not a valid extension: use 2–5 digits not starting with 0, e.g. 105.
+err-ext_taken = Extension { $ext } is already taken: choose another or leave it out.
+err-no_free_ext = No free extension is left: choose one explicitly.
+err-bad_number = “{ $number }” is not a valid phone number: use digits, e.g. +74951234567.
+err-bad_email = “{ $email }” is not a valid e-mail address.
+err-internal = Something went wrong on our side; nothing was changed. Please try again.
+role-owner = owner
+role-admin = admin
+role-supervisor = supervisor
+role-employee = employee
