@@ -26,6 +26,7 @@ from pbx.logging import get_logger, setup_logging
 from storage.cdr import PgCallRecords
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
+from storage.presence import RedisPresence
 
 log = get_logger(__name__)
 
@@ -95,6 +96,7 @@ class Service:
             router,
             PgCallRecords(self.pool, node),
             no_answer_timeout=s.no_answer_timeout,
+            presence=RedisPresence(self.redis) if self.redis is not None else None,
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()
@@ -138,7 +140,8 @@ class Service:
             from pbx.services.cabinet import Cabinet
 
             assert self.pool is not None and self.redis is not None
-            self.bot = BotRunner(self.settings, Cabinet(self.pool, self.settings), self.redis)
+            cabinet = Cabinet(self.pool, self.settings, RedisPresence(self.redis))
+            self.bot = BotRunner(self.settings, cabinet, self.redis)
             self.bot.register(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -21,6 +21,8 @@ class Employee:
     enabled: bool
     # A device of this employee has a live registration in Kamailio's location table.
     registered: bool = False
+    # In an answered call right now (engine presence in Redis; filled by the cabinet).
+    on_call: bool = False
 
 
 def _employee(r: asyncpg.Record) -> Employee:

@@ -94,6 +94,12 @@ class CallRecord:
 RecordSink = Callable[[CallRecord], Awaitable[None]]
 
 
+class Presence(Protocol):
+    """Shared "on a call" state (Redis in production)."""
+
+    async def busy(self, company_id: int, employee_ids: list[int], on: bool) -> None: ...
+
+
 def failure_response(code: int) -> tuple[int, str, Result, str]:
     """Map a callee's final response to what the caller gets and how it is recorded.
 
@@ -139,12 +145,14 @@ class CallManager:
         record: RecordSink,
         clock: Clock | None = None,
         no_answer_timeout: float = 30.0,
+        presence: Presence | None = None,
     ) -> None:
         self.signalling = signalling
         self.router = router
         self.record = record
         self.clock = clock or SystemClock()
         self.no_answer_timeout = no_answer_timeout
+        self.presence = presence
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
         # Set when the service is stopping: hang-ups that follow are ours, not the users'.
@@ -190,6 +198,7 @@ class CallManager:
             self._cancel_timer(call)
             call.state = CallState.ANSWERED
             call.answered_at = self.clock.now()
+            await self._mark_busy(call, True)
         elif isinstance(event, LegFailed) and event.leg_id == call.leg_id:
             await self._leg_failed(call, event.code)
         elif isinstance(event, CallerGone | CalleeGone) and self.stopping:
@@ -278,6 +287,16 @@ class CallManager:
         answered = call.state is CallState.ANSWERED
         await self._finish(call, Result.ANSWERED if answered else Result.FAILED, cause, None)
 
+    async def _mark_busy(self, call: Call, on: bool) -> None:
+        d = call.decision
+        if self.presence is None or not isinstance(d, Dial):
+            return
+        people = [e for e in (d.caller_employee_id, d.callee_employee_id) if e is not None]
+        try:
+            await self.presence.busy(d.company_id, people, on)
+        except Exception as exc:  # presence is advisory; a Redis hiccup must not drop a call
+            log.warning("presence_failed", error=repr(exc))
+
     async def _command(self, command: Awaitable[None]) -> None:
         try:
             await command
@@ -292,9 +311,12 @@ class CallManager:
     async def _finish(self, call: Call, result: Result, cause: str, code: int | None) -> None:
         if call.state is CallState.ENDED:
             return
+        was_answered = call.state is CallState.ANSWERED
         call.state = CallState.ENDED
         self._cancel_timer(call)
         self.calls.pop(call.offer.call_id, None)
+        if was_answered:
+            await self._mark_busy(call, False)
         try:
             record = self._record_of(call, result, cause, code)
             if record is not None:

@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -24,6 +24,7 @@ from pbx.services import validation as v
 from pbx.services.provisioning import CallSummary, Provisioning, SipCredentials
 from storage.companies import Company
 from storage.employees import Employee
+from storage.presence import RedisPresence
 
 
 class Role(StrEnum):
@@ -106,9 +107,12 @@ def normalize_language(code: str | None) -> str:
 
 
 class Cabinet:
-    def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: Settings, presence: RedisPresence | None = None
+    ) -> None:
         self.pool = pool
         self.settings = settings
+        self.presence = presence
         self.prov = Provisioning(pool, settings)
 
     @asynccontextmanager
@@ -276,7 +280,9 @@ class Cabinet:
 
     async def list_employees(self, actor: Actor) -> list[Employee]:
         require(actor, Perm.VIEW_EMPLOYEES)
-        return await self.prov.list_employees(actor.company_id)
+        people = await self.prov.list_employees(actor.company_id)
+        busy = await self.presence.on_call(actor.company_id) if self.presence else set()
+        return [replace(e, on_call=e.id in busy) for e in people]
 
     async def add_employee(
         self,

@@ -9,7 +9,16 @@ import pytest
 
 from pbx.app import Service
 from pbx.services import Provisioning
-from tests.e2e.conftest import CARRIER_IP, ENGINE_PORT, NO_ANSWER, Office, call_record, make_office
+from storage.presence import RedisPresence
+from tests.e2e.conftest import (
+    CARRIER_IP,
+    ENGINE_PORT,
+    NO_ANSWER,
+    Office,
+    call_record,
+    eventually,
+    make_office,
+)
 from tests.support.audio import has_tone
 from tests.support.phone import Phone
 
@@ -75,9 +84,21 @@ async def test_internal_call_audio_both_ways_and_record(
     await b.answer()
     await a.wait_state("CONFIRMED")
     await b.wait_state("CONFIRMED")
+    assert pbx.redis is not None
+    presence = RedisPresence(pbx.redis)
+
+    async def both_busy() -> bool:
+        return len(await presence.on_call(office.company_id)) == 2
+
+    await eventually(both_busy)  # shared "on a call" state, as the bot shows it
     await talk(a, b, tmp_path)
     await a.hangup()
     await b.wait_state("DISCONNECTED")
+
+    async def idle() -> bool:
+        return not await presence.on_call(office.company_id)
+
+    await eventually(idle)
     assert pbx.pool is not None and a.current_call_id
     rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
     assert (rec["direction"], rec["result"], rec["caller"], rec["callee"]) == (

@@ -27,6 +27,9 @@ employees-empty = No employees yet. Add one: /employee_add Ivan Petrov
 employee-line = { $ext } — { $name }{ $online ->
     [yes] {" "}🟢 online
    *[no] {" "}⚪ offline
+}{ $oncall ->
+    [yes] {" 📞 on a call"}
+   *[no] {""}
 }{ $enabled ->
     [yes] {""}
    *[no] {" "}(disabled)

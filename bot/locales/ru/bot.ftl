@@ -27,6 +27,9 @@ employees-empty = Сотрудников пока нет. Добавьте: /emp
 employee-line = { $ext } — { $name }{ $online ->
     [yes] {" "}🟢 в сети
    *[no] {" "}⚪ не в сети
+}{ $oncall ->
+    [yes] {" 📞 разговаривает"}
+   *[no] {""}
 }{ $enabled ->
     [yes] {""}
    *[no] {" "}(отключён)

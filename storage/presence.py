@@ -1,0 +1,33 @@
+"""Who is on a call now, shared by every engine node through Redis.
+
+A hash per company maps employee id → number of answered calls they are in; the bot
+reads it for the employee list, and ring groups (later) skip busy members.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+
+def _key(company_id: int) -> str:
+    return f"pbx:oncall:{company_id}"
+
+
+class RedisPresence:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def busy(self, company_id: int, employee_ids: list[int], on: bool) -> None:
+        if not employee_ids:
+            return
+        key = _key(company_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for employee_id in employee_ids:
+                pipe.hincrby(key, str(employee_id), 1 if on else -1)
+            counts = await pipe.execute()
+        idle = [str(e) for e, n in zip(employee_ids, counts, strict=True) if n <= 0]
+        if idle:
+            await self.redis.hdel(key, *idle)
+
+    async def on_call(self, company_id: int) -> set[int]:
+        return {int(k) for k in await self.redis.hkeys(_key(company_id))}
