@@ -37,7 +37,7 @@ class FloodControl(BaseRequestMiddleware):
     """Telegram's limits: honour 429 retry_after (bounded retries) and keep to about one
     message per second per chat, so nobody is flooded and the bot is not throttled."""
 
-    def __init__(self, per_chat_interval: float = 1.0, max_retries: int = 3) -> None:
+    def __init__(self, per_chat_interval: float = 1.05, max_retries: int = 3) -> None:
         self.interval = per_chat_interval
         self.max_retries = max_retries
         self._next_slot: dict[int | str, float] = {}
