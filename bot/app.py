@@ -22,7 +22,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.chatops import Usage
-from bot.handlers import ROUTERS
+from bot.handlers import build_routers
 from bot.i18n import Translator
 from pbx.config import Settings
 from pbx.errors import PbxError
@@ -48,8 +48,9 @@ class FloodControl(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        chat_id = getattr(method, "chat_id", None)
-        if chat_id is not None and type(method).__name__.startswith("Send"):
+        chat_id: int | str = getattr(method, "chat_id", None) or 0
+        paced = bool(chat_id) and type(method).__name__.startswith("Send")
+        if paced:
             now = time.monotonic()
             slot = max(now, self._next_slot.get(chat_id, 0.0))
             self._next_slot[chat_id] = slot + self.interval
@@ -57,7 +58,7 @@ class FloodControl(BaseRequestMiddleware):
                 await asyncio.sleep(slot - now)  # a rate limit, not synchronisation
         for attempt in range(self.max_retries + 1):
             try:
-                return await make_request(bot, method)
+                result = await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if attempt == self.max_retries:
                     raise
@@ -65,6 +66,13 @@ class FloodControl(BaseRequestMiddleware):
                     "telegram_retry_after", method=type(method).__name__, seconds=exc.retry_after
                 )
                 await asyncio.sleep(exc.retry_after)
+                continue
+            if paced:
+                # A send that had to wait (429) pushes the chat's next slot back too.
+                self._next_slot[chat_id] = max(
+                    self._next_slot[chat_id], time.monotonic() + self.interval
+                )
+            return result
         raise AssertionError("unreachable")
 
 
@@ -129,7 +137,7 @@ def build_dispatcher(cabinet: Cabinet, redis: aioredis.Redis) -> Dispatcher:
     identity = Identity(cabinet)
     dp.message.outer_middleware(identity)
     dp.callback_query.outer_middleware(identity)
-    for router in ROUTERS:
+    for router in build_routers():
         dp.include_router(router)
     return dp
 

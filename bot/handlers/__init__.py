@@ -4,4 +4,6 @@ from aiogram import Router
 
 from bot.handlers import common, employees, onboarding, selfservice
 
-ROUTERS: list[Router] = [onboarding.router, common.router, employees.router, selfservice.router]
+
+def build_routers() -> list[Router]:
+    return [m.routes.build() for m in (onboarding, common, employees, selfservice)]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.chatops import Usage, one_word
 from bot.i18n import LANGUAGES, Translator
+from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet, Perm, TgUser
 
-router = Router(name="common")
+routes = Routes("common")
 
 
-@router.message(Command("help"))
+@routes.message(Command("help"))
 async def help_(message: Message, actor: Actor | None, tr: Translator) -> None:
     if actor is None:
         await message.answer(tr("not-member"))
@@ -30,7 +30,7 @@ async def help_(message: Message, actor: Actor | None, tr: Translator) -> None:
     await message.answer("\n".join(parts))
 
 
-@router.message(Command("language"))
+@routes.message(Command("language"))
 async def language(
     message: Message, command: CommandObject, cabinet: Cabinet, tg_user: TgUser, tr: Translator
 ) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import chatops
 from bot.chatops import Usage
 from bot.i18n import Translator
+from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet, Role
 
-router = Router(name="employees")
+routes = Routes("employees")
 INVITE_ROLES = ("employee", "supervisor", "admin")
 
 
@@ -21,7 +22,7 @@ async def _member(message: Message, actor: Actor | None, tr: Translator) -> Acto
     return actor
 
 
-@router.message(Command("employees"))
+@routes.message(Command("employees"))
 async def employees(
     message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -45,7 +46,7 @@ async def employees(
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("employee_add"))
+@routes.message(Command("employee_add"))
 async def employee_add(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -62,7 +63,7 @@ async def employee_add(
     await message.answer(tr("employee-added", name=e.name, ext=e.ext or ""))
 
 
-@router.message(Command("employee_remove"))
+@routes.message(Command("employee_remove"))
 async def employee_remove(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -77,7 +78,7 @@ async def employee_remove(
     await message.answer(tr("employee-removed", name=e.name, ext=e.ext or ext))
 
 
-@router.message(Command("employee_disable", "employee_enable"))
+@routes.message(Command("employee_disable", "employee_enable"))
 async def employee_enable(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -93,7 +94,7 @@ async def employee_enable(
     await message.answer(tr("employee-enabled", ext=e.ext or ext, on="yes" if on else "no"))
 
 
-@router.message(Command("invite"))
+@routes.message(Command("invite"))
 async def invite(
     message: Message,
     command: CommandObject,

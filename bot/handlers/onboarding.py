@@ -3,17 +3,18 @@ joins by invite; an unknown user learns how to get an invite."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import LANGUAGES, Translator
+from bot.routes import Routes
 from pbx.services import validation as v
 from pbx.services.cabinet import Actor, Cabinet, TgUser
 
-router = Router(name="onboarding")
+routes = Routes("onboarding")
 TIMEZONES = (
     "Europe/Moscow",
     "Europe/Kaliningrad",
@@ -38,7 +39,7 @@ def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-@router.message(CommandStart(deep_link=True))
+@routes.message(CommandStart(deep_link=True))
 async def start_with_invite(
     message: Message, command: CommandObject, cabinet: Cabinet, tg_user: TgUser, tr: Translator
 ) -> None:
@@ -46,7 +47,7 @@ async def start_with_invite(
     await message.answer(tr("joined", role=tr(f"role-{actor.role}")))
 
 
-@router.message(CommandStart())
+@routes.message(CommandStart())
 async def start(message: Message, actor: Actor | None, tr: Translator, state: FSMContext) -> None:
     await state.clear()
     if actor is not None:
@@ -57,7 +58,7 @@ async def start(message: Message, actor: Actor | None, tr: Translator, state: FS
     )
 
 
-@router.callback_query(F.data == "company:new")
+@routes.callback_query(F.data == "company:new")
 async def ask_name(
     query: CallbackQuery, actor: Actor | None, tr: Translator, state: FSMContext
 ) -> None:
@@ -68,7 +69,7 @@ async def ask_name(
     await query.message.answer(tr("ask-company-name"))
 
 
-@router.message(NewCompany.name, F.text)
+@routes.message(NewCompany.name, F.text)
 async def got_name(message: Message, tr: Translator, state: FSMContext) -> None:
     # Checked at each step: a bad answer is explained and the question stays open.
     await state.update_data(name=v.clean_name(message.text or "", "company name", 200))
@@ -77,14 +78,14 @@ async def got_name(message: Message, tr: Translator, state: FSMContext) -> None:
     await message.answer(tr("ask-timezone"), reply_markup=_keyboard(rows))
 
 
-@router.callback_query(NewCompany.timezone, F.data.startswith("tz:"))
+@routes.callback_query(NewCompany.timezone, F.data.startswith("tz:"))
 async def got_timezone_button(query: CallbackQuery, tr: Translator, state: FSMContext) -> None:
     await query.answer()
     assert query.data is not None
     await _ask_language(query.message, query.data[3:], tr, state)
 
 
-@router.message(NewCompany.timezone, F.text)
+@routes.message(NewCompany.timezone, F.text)
 async def got_timezone_text(message: Message, tr: Translator, state: FSMContext) -> None:
     await _ask_language(message, (message.text or "").strip(), tr, state)
 
@@ -100,7 +101,7 @@ async def _ask_language(message: object, tz: str, tr: Translator, state: FSMCont
     )
 
 
-@router.callback_query(NewCompany.language, F.data.startswith("lang:"))
+@routes.callback_query(NewCompany.language, F.data.startswith("lang:"))
 async def got_language(
     query: CallbackQuery, cabinet: Cabinet, tg_user: TgUser, state: FSMContext
 ) -> None:

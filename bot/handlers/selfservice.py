@@ -3,7 +3,6 @@ company calls and the audit log for the roles that may see them."""
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -11,13 +10,14 @@ from aiogram.types import Message
 from bot import chatops
 from bot.chatops import Usage
 from bot.i18n import Translator
+from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 from pbx.services.provisioning import CallSummary
 
-router = Router(name="selfservice")
+routes = Routes("selfservice")
 
 
-@router.message(Command("my_sip"))
+@routes.message(Command("my_sip"))
 async def my_sip(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
     if actor is None:
         await message.answer(tr("not-member"))
@@ -37,7 +37,7 @@ async def my_sip(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tr
     )
 
 
-@router.message(Command("dnd"))
+@routes.message(Command("dnd"))
 async def dnd(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -53,7 +53,7 @@ async def dnd(
     await message.answer(tr("dnd-set", on="yes" if on else "no"))
 
 
-@router.message(Command("forward"))
+@routes.message(Command("forward"))
 async def forward(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -88,7 +88,7 @@ def _call_lines(tr: Translator, calls: list[CallSummary]) -> str:
     return "\n".join(lines)
 
 
-@router.message(Command("my_calls", "my_missed", "calls", "missed"))
+@routes.message(Command("my_calls", "my_missed", "calls", "missed"))
 async def calls(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
@@ -100,7 +100,7 @@ async def calls(
     await message.answer(_call_lines(tr, await cabinet.calls(actor, mine=mine, missed_only=missed)))
 
 
-@router.message(Command("audit"))
+@routes.message(Command("audit"))
 async def audit(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
     if actor is None:
         await message.answer(tr("not-member"))

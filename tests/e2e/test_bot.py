@@ -1,0 +1,245 @@
+"""The real aiogram bot driven over HTTP through a fake Bot API server, with SIP phones:
+onboarding, invite and join, credentials delivered in private, a call to the new phone,
+roles refused, isolation, forwarding changing the very next call, flood limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from bot.app import WEBHOOK_PATH, BotRunner
+from pbx.app import Service
+from pbx.services import Provisioning, SipCredentials
+from pbx.services.cabinet import Cabinet
+from storage.presence import RedisPresence
+from tests.e2e.conftest import CARRIER_IP, call_record, registered_phone
+from tests.support.fake_telegram import FakeTelegram, TgUser
+from tests.support.phone import Phone
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class BotEnv:
+    tg: FakeTelegram
+    runner: BotRunner
+    pool: asyncpg.Pool
+
+    async def say(self, user: TgUser, text: str) -> str:
+        await self.tg.send_text(user, text)
+        msg = await self.tg.next_message(user.id, timeout=10)
+        assert msg.text is not None
+        return msg.text
+
+    async def say_message(self, user: TgUser, text: str) -> Any:
+        await self.tg.send_text(user, text)
+        return await self.tg.next_message(user.id, timeout=10)
+
+
+def runner_for(pbx: Service, tg: FakeTelegram, **extra: Any) -> BotRunner:
+    assert pbx.pool is not None and pbx.redis is not None
+    settings = pbx.settings.model_copy(
+        update={"telegram_token": tg.token, "telegram_api_base": tg.base_url, **extra}
+    )
+    return BotRunner(settings, Cabinet(pbx.pool, settings, RedisPresence(pbx.redis)), pbx.redis)
+
+
+@pytest.fixture(scope="module")
+async def env(pbx: Service) -> AsyncIterator[BotEnv]:
+    async with FakeTelegram() as tg:
+        runner = runner_for(pbx, tg)
+        await runner.start()
+        await tg.wait_for_poller()
+        assert pbx.pool is not None
+        yield BotEnv(tg, runner, pbx.pool)
+        await runner.stop()
+
+
+async def onboard(env: BotEnv, owner: TgUser, name: str) -> None:
+    msg = await env.say_message(owner, "/start")
+    await env.tg.press(owner, msg, "company:new")
+    assert "?" in (await env.tg.next_message(owner.id)).text
+    ask_tz = await env.say_message(owner, name)
+    await env.tg.press(owner, ask_tz, "tz:Europe/Moscow")
+    ask_lang = await env.tg.next_message(owner.id)
+    await env.tg.press(owner, ask_lang, "lang:en")
+    done = await env.tg.next_message(owner.id)
+    assert done.text and name in done.text and "ready" in done.text
+
+
+def field(text: str, label: str) -> str:
+    m = re.search(rf"{label}: (\S+)", text)
+    assert m, text
+    return m.group(1)
+
+
+async def test_owner_to_employee_to_ringing_phone(
+    env: BotEnv, pbx: Service, prov: Provisioning
+) -> None:
+    owner = TgUser(700001, "Olga", language_code="ru")
+    ivan = TgUser(700002, "Ivan", language_code="en")
+    welcome = await env.say_message(owner, "/start")
+    assert "Создать компанию" in str(welcome.buttons)  # Russian from Telegram's language
+    await env.tg.press(owner, welcome, "company:new")
+    await env.tg.next_message(owner.id)
+    bad = await env.say(owner, "   ")  # an empty name is explained, the question stays
+    assert "пуст" in bad
+    ask_tz = await env.say_message(owner, "Бот и Ко")
+    await env.tg.press(owner, ask_tz, "tz:Europe/Moscow")
+    ask_lang = await env.tg.next_message(owner.id)
+    await env.tg.press(owner, ask_lang, "lang:en")
+    assert "is ready" in (await env.tg.next_message(owner.id)).text
+
+    assert "extension 105" in await env.say(owner, "/employee_add Ivan Petrov 105 ivan@example.com")
+    invite = await env.say(owner, "/invite 105")
+    token = re.search(r"start=([\w-]+)", invite)
+    assert token, invite
+    assert "joined" in await env.say(ivan, f"/start {token.group(1)}")
+    assert "invalid" in await env.say(TgUser(700003, "Eve"), f"/start {token.group(1)}")
+
+    creds = await env.say(ivan, "/my_sip")
+    login, password, domain = (
+        field(creds, "Login"),
+        field(creds, "Password"),
+        field(creds, "Domain"),
+    )
+    assert login == "105"
+    company_id = await env.pool.fetchval("SELECT id FROM companies WHERE sip_domain = $1", domain)
+    caller_creds = (await prov.add_employee(company_id, "Caller")).credentials
+    ivan_phone = await registered_phone(
+        SipCredentials(login, login, password, domain, caller_creds.registrar), "ivan"
+    )
+    caller = await registered_phone(caller_creds, "bot-caller")
+    try:
+        await caller.call(f"sip:105@{domain}")
+        await ivan_phone.wait_incoming()
+        await ivan_phone.answer()
+        await caller.wait_state("CONFIRMED")
+        await caller.hangup()
+        await ivan_phone.wait_state("DISCONNECTED")
+        assert caller.current_call_id
+        await call_record(env.pool, company_id, caller.current_call_id)
+        history = await env.say(ivan, "/my_calls")
+        assert "105" in history and "answered" in history
+
+        # An employee cannot manage the company: refused, and nothing stored.
+        count = await env.pool.fetchval(
+            "SELECT count(*) FROM employees WHERE company_id = $1", company_id
+        )
+        assert "does not allow" in await env.say(ivan, "/employee_add Sneaky Person")
+        assert "does not allow" in await env.say(ivan, "/audit")
+        assert "does not allow" in await env.say(ivan, "/employees")
+        assert (
+            await env.pool.fetchval(
+                "SELECT count(*) FROM employees WHERE company_id = $1", company_id
+            )
+            == count
+        )
+
+        audit = await env.say(owner, "/audit")
+        assert "employee.add" in audit and "invite.join" in audit
+        listing = await env.say(owner, "/employees")
+        assert "105 — Ivan Petrov" in listing and "online" in listing
+    finally:
+        await ivan_phone.close()
+        await caller.close()
+
+
+async def test_forwarding_set_in_the_bot_changes_the_next_call(
+    env: BotEnv, pbx: Service, prov: Provisioning
+) -> None:
+    owner, emp = TgUser(700011, "Fwd Owner"), TgUser(700012, "Fwd Emp")
+    await onboard(env, owner, "Forward Co")
+    await env.say(owner, "/employee_add Mobile Man 120")
+    token = re.search(r"start=([\w-]+)", await env.say(owner, "/invite 120"))
+    assert token
+    await env.say(emp, f"/start {token.group(1)}")
+    company_id = await env.pool.fetchval(
+        "SELECT company_id FROM memberships WHERE tg_id = $1", owner.id
+    )
+    trunk = await prov.add_trunk(
+        company_id, "fwd", CARRIER_IP, port=35291, auth_mode="ip", ip_addresses=[CARRIER_IP]
+    )
+    await prov.add_number(company_id, "74957654321", trunk.id, "120")
+    caller_creds = (await prov.add_employee(company_id, "Caller")).credentials
+    domain = caller_creds.domain
+    carrier = Phone(port=35291, name="carrier2", host=CARRIER_IP)
+    await carrier.start()
+    caller = await registered_phone(caller_creds, "fwd-caller")
+    try:
+        assert "mobile number first" in await env.say(emp, "/forward always")  # explained
+        text = await env.say(emp, "/forward always +79165554433")
+        assert "79165554433" in text
+        await caller.call(f"sip:120@{domain}")
+        incoming = await carrier.wait_incoming()
+        assert "79165554433" in incoming["request_uri"]
+        await carrier.reject(486)
+        await caller.wait_state("DISCONNECTED")
+
+        assert "off" in await env.say(emp, "/forward off")
+        caller.mark()
+        await caller.call(f"sip:120@{domain}")
+        ended = await caller.wait_state("DISCONNECTED")
+        assert ended["last_status_code"] == 480  # ext 120 has no phone: no forwarding now
+        with pytest.raises(TimeoutError):
+            await carrier.wait_incoming(timeout=0.5)
+    finally:
+        await carrier.close()
+        await caller.close()
+
+
+async def test_companies_are_isolated_and_arguments_checked(env: BotEnv) -> None:
+    a, b = TgUser(700021, "Alpha"), TgUser(700022, "Beta")
+    await onboard(env, a, "Alpha Co")
+    await onboard(env, b, "Beta Co")
+    await env.say(a, "/employee_add Secret Agent 150")
+    assert "Secret Agent" not in await env.say(b, "/employees")
+    assert "There is no employee with extension 150" in await env.say(b, "/invite 150")
+    assert "Usage: /employee_add" in await env.say(a, "/employee_add")
+    assert "not a valid extension" in await env.say(a, "/invite 0x")
+    assert "Usage: /dnd" in await env.say(a, "/dnd maybe")
+    stranger = TgUser(700023, "Stranger")
+    assert "invite" in await env.say(stranger, "/employees")
+    assert "Язык: русский" in await env.say(a, "/language ru")
+    assert "Сотрудники" in await env.say(a, "/employees")
+
+
+async def test_flood_limits_are_respected(env: BotEnv) -> None:
+    user = TgUser(700031, "Flood")
+    await onboard(env, user, "Flood Co")
+    env.tg.fail_next("sendMessage", 429, retry_after=1)
+    assert "Commands for your role" in await env.say(user, "/help")  # retried after 1 s
+    for _ in range(3):
+        await env.tg.send_text(user, "/help")
+    for _ in range(3):
+        await env.tg.next_message(user.id, timeout=10)
+    assert not [x for x in env.tg.too_fast if x.chat_id == user.id]
+
+
+async def test_webhook_checks_the_secret(pbx: Service) -> None:
+    async with FakeTelegram() as tg:
+        app = web.Application()
+        runner_app = web.AppRunner(app)
+        url = "http://127.0.0.1:35083" + WEBHOOK_PATH
+        runner = runner_for(pbx, tg, telegram_webhook_url=url, telegram_webhook_secret="s3cr3t")
+        runner.register(app)
+        await runner_app.setup()
+        await web.TCPSite(runner_app, "127.0.0.1", 35083).start()
+        try:
+            await runner.start()
+            user = TgUser(700041, "Hook")
+            await tg.send_text(user, "/help")
+            assert "invite" in (await tg.next_message(user.id, timeout=10)).text
+            status, _ = await tg.post_to_webhook(
+                {"update_id": 999, "message": {}}, secret_token="wrong"
+            )
+            assert status in (401, 403)
+        finally:
+            await runner.stop()
+            await runner_app.cleanup()
