@@ -58,3 +58,38 @@ def word_and_optional(
         raise Usage(args or "")
     first = words[0].lower() if choices else words[0]
     return first, (words[1] if len(words) == 2 else None)
+
+
+@dataclass(frozen=True)
+class TrunkArgs:
+    name: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    ips: tuple[str, ...] = ()
+
+
+def trunk_add(args: str | None) -> TrunkArgs:
+    """`main sip.carrier.ru[:5060] LOGIN PASSWORD` or `office 203.0.113.10 ip [IP …]`."""
+    words = (args or "").split()
+    if len(words) < 3:
+        raise Usage(args or "")
+    name, hostport, *rest = words
+    host, _, port_text = hostport.partition(":")
+    if port_text and not port_text.isdigit():
+        raise Usage(hostport)
+    port = int(port_text) if port_text else 5060
+    if rest[0].lower() == "ip":
+        return TrunkArgs(name, host, port, ips=tuple(rest[1:]) or (host,))
+    if len(rest) != 2:
+        raise Usage(args or "")
+    return TrunkArgs(name, host, port, username=rest[0], password=rest[1])
+
+
+def number_add(args: str | None) -> tuple[str, int, str]:
+    """`+74951234567 TRUNK_ID EXT`"""
+    words = (args or "").split()
+    if len(words) != 3 or not words[1].isdigit():
+        raise Usage(args or "")
+    return words[0], int(words[1]), words[2]

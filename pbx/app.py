@@ -26,7 +26,7 @@ from pbx.logging import get_logger, setup_logging
 from storage.cdr import PgCallRecords
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
-from storage.presence import RedisPresence
+from storage.presence import EVENTS, RedisPresence, RedisTrunkStates
 
 log = get_logger(__name__)
 
@@ -42,6 +42,7 @@ class Service:
         self.trunks: dict[int, TrunkRegistration] = {}
         self._runner: web.AppRunner | None = None
         self.bot: Any = None
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     async def start(self) -> None:
         s = self.settings
@@ -100,14 +101,44 @@ class Service:
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()
+        self._background(self._listen_events())
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, TrunkRegistration):
             self.trunks[event.trunk_id] = event
             log.info("trunk_registration", trunk=event.trunk_id, ok=event.ok, status=event.status)
+            if self.redis is not None:
+                self._background(
+                    RedisTrunkStates(self.redis).put(event.trunk_id, event.ok, event.status)
+                )
             return
         assert self.calls is not None
         self.calls.on_event(event)
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _listen_events(self) -> None:
+        """Config changes from any node (e.g. a trunk added in the bot) reach this engine;
+        a lost Redis connection is re-established."""
+        assert self.redis is not None
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(EVENTS)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message" and message.get("data") in (
+                            b"trunks",
+                            "trunks",
+                        ):
+                            await self.register_trunks()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("event_listener_failed", error=repr(exc))
+                await asyncio.sleep(1.0)  # back off before reconnecting
 
     async def register_trunks(self) -> None:
         """REGISTER to every carrier trunk that authenticates by registration."""
@@ -140,7 +171,7 @@ class Service:
             from pbx.services.cabinet import Cabinet
 
             assert self.pool is not None and self.redis is not None
-            cabinet = Cabinet(self.pool, self.settings, RedisPresence(self.redis))
+            cabinet = Cabinet.with_redis(self.pool, self.settings, self.redis)
             self.bot = BotRunner(self.settings, cabinet, self.redis)
             self.bot.register(app)
         self._runner = web.AppRunner(app, access_log=None)
@@ -220,6 +251,8 @@ class Service:
         return {"healthy": healthy, **parts}
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         if self.bot is not None:
             await self.bot.stop()
         if self.calls is not None:

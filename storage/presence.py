@@ -6,6 +6,8 @@ reads it for the employee list, and ring groups (later) skip busy members.
 
 from __future__ import annotations
 
+import json
+
 import redis.asyncio as aioredis
 
 
@@ -31,3 +33,29 @@ class RedisPresence:
 
     async def on_call(self, company_id: int) -> set[int]:
         return {int(k) for k in await self.redis.hkeys(_key(company_id))}
+
+
+TRUNK_STATES = "pbx:trunk-registration"
+EVENTS = "pbx:events"
+
+
+class RedisTrunkStates:
+    """Carrier registration outcomes, written by engine nodes, read by the bot."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def put(self, trunk_id: int, ok: bool, status: str) -> None:
+        await self.redis.hset(TRUNK_STATES, str(trunk_id), json.dumps({"ok": ok, "status": status}))
+
+    async def get_all(self) -> dict[int, tuple[bool, str]]:
+        raw = await self.redis.hgetall(TRUNK_STATES)
+        out = {}
+        for key, value in raw.items():
+            data = json.loads(value)
+            out[int(key)] = (bool(data["ok"]), str(data["status"]))
+        return out
+
+    async def trunks_changed(self) -> None:
+        """Tell every engine node to (re-)register trunks now."""
+        await self.redis.publish(EVENTS, "trunks")

@@ -2,8 +2,8 @@
 
 from aiogram import Router
 
-from bot.handlers import common, employees, onboarding, selfservice
+from bot.handlers import common, employees, numbers, onboarding, selfservice
 
 
 def build_routers() -> list[Router]:
-    return [m.routes.build() for m in (onboarding, common, employees, selfservice)]
+    return [m.routes.build() for m in (onboarding, common, employees, numbers, selfservice)]

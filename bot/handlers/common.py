@@ -25,6 +25,8 @@ async def help_(message: Message, actor: Actor | None, tr: Translator) -> None:
         parts.append(tr("help-staff"))
     if actor.can(Perm.MANAGE_EMPLOYEES):
         parts.append(tr("help-admin"))
+    if actor.can(Perm.MANAGE_NUMBERS):
+        parts.append(tr("help-numbers"))
     if actor.can(Perm.VIEW_AUDIT):
         parts.append(tr("help-owner"))
     await message.answer("\n".join(parts))

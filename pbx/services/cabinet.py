@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 import asyncpg
+import redis.asyncio as aioredis
 
 from pbx.config import Settings
 from pbx.errors import NotFound, ValidationError
@@ -24,7 +25,9 @@ from pbx.services import validation as v
 from pbx.services.provisioning import CallSummary, Provisioning, SipCredentials
 from storage.companies import Company
 from storage.employees import Employee
-from storage.presence import RedisPresence
+from storage.numbers import Number
+from storage.presence import RedisPresence, RedisTrunkStates
+from storage.trunks import Trunk
 
 
 class Role(StrEnum):
@@ -108,12 +111,22 @@ def normalize_language(code: str | None) -> str:
 
 class Cabinet:
     def __init__(
-        self, pool: asyncpg.Pool, settings: Settings, presence: RedisPresence | None = None
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        presence: RedisPresence | None = None,
+        trunk_states: RedisTrunkStates | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
         self.presence = presence
+        self.trunk_states = trunk_states
         self.prov = Provisioning(pool, settings)
+
+    @classmethod
+    def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
+        """The cabinet as the service runs it: shared presence and trunk states."""
+        return cls(pool, settings, RedisPresence(redis), RedisTrunkStates(redis))
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
@@ -351,6 +364,51 @@ class Cabinet:
                 new=enabled,
             )
         return employee
+
+    # --- trunks and numbers ---------------------------------------------------------
+    async def list_trunks(self, actor: Actor) -> list[tuple[Trunk, tuple[bool, str] | None]]:
+        """Trunks with their registration state as the engine last saw it."""
+        require(actor, Perm.MANAGE_NUMBERS)
+        states = await self.trunk_states.get_all() if self.trunk_states else {}
+        return [(t, states.get(t.id)) for t in await self.prov.list_trunks(actor.company_id)]
+
+    async def add_trunk(self, actor: Actor, name: str, host: str, port: int, **auth: Any) -> Trunk:
+        require(actor, Perm.MANAGE_NUMBERS)
+        async with self._tx() as conn:
+            trunk = await Provisioning(conn, self.settings).add_trunk(
+                actor.company_id, name, host, port, **auth
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "trunk.add",
+                name,
+                new={"host": host, "port": port, "mode": trunk.auth_mode},
+            )
+        if self.trunk_states is not None and trunk.auth_mode == "register":
+            await self.trunk_states.trunks_changed()
+        return trunk
+
+    async def list_numbers(self, actor: Actor) -> list[Number]:
+        require(actor, Perm.MANAGE_NUMBERS)
+        return await self.prov.list_numbers(actor.company_id)
+
+    async def add_number(self, actor: Actor, number: str, trunk_id: int, ext: str) -> Number:
+        require(actor, Perm.MANAGE_NUMBERS)
+        async with self._tx() as conn:
+            num = await Provisioning(conn, self.settings).add_number(
+                actor.company_id, number, trunk_id, ext
+            )
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "number.add",
+                num.number,
+                new={"trunk": trunk_id, "ext": num.target_ext},
+            )
+        return num
 
     # --- self-service ------------------------------------------------------------------
     def _own(self, actor: Actor) -> int:

@@ -17,10 +17,12 @@ from bot.app import WEBHOOK_PATH, BotRunner
 from pbx.app import Service
 from pbx.services import Provisioning, SipCredentials
 from pbx.services.cabinet import Cabinet
-from storage.presence import RedisPresence
-from tests.e2e.conftest import CARRIER_IP, call_record, registered_phone
+from storage.presence import RedisTrunkStates
+from tests.e2e.conftest import CARRIER_IP, ENGINE_PORT, call_record, eventually, registered_phone
+from tests.e2e.test_trunks import REGISTRAR
 from tests.support.fake_telegram import FakeTelegram, TgUser
 from tests.support.phone import Phone
+from tests.support.sipp import Sipp
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +49,7 @@ def runner_for(pbx: Service, tg: FakeTelegram, **extra: Any) -> BotRunner:
     settings = pbx.settings.model_copy(
         update={"telegram_token": tg.token, "telegram_api_base": tg.base_url, **extra}
     )
-    return BotRunner(settings, Cabinet(pbx.pool, settings, RedisPresence(pbx.redis)), pbx.redis)
+    return BotRunner(settings, Cabinet.with_redis(pbx.pool, settings, pbx.redis), pbx.redis)
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +245,49 @@ async def test_webhook_checks_the_secret(pbx: Service) -> None:
         finally:
             await runner.stop()
             await runner_app.cleanup()
+
+
+async def test_trunks_and_numbers_from_the_bot(
+    env: BotEnv, pbx: Service, prov: Provisioning
+) -> None:
+    owner = TgUser(700051, "Trunk Owner")
+    await onboard(env, owner, "Trunk Co")
+    await env.say(owner, "/employee_add Desk 140")
+    company_id = await env.pool.fetchval(
+        "SELECT company_id FROM memberships WHERE tg_id = $1", owner.id
+    )
+    desk = await registered_phone(await prov.reset_password(company_id, "140"), "desk")
+    carrier = Phone(port=35293, name="79990009988", host=CARRIER_IP)
+    await carrier.start()
+    registrar = await Sipp(
+        ["-sf", str(REGISTRAR), "-i", "127.0.0.4", "-p", "35292", "-m", "1"], timeout=20
+    ).start()
+    try:
+        added = await env.say(owner, "/trunk_add reg 127.0.0.4:35292 acct77 s3cret-pass")
+        trunk_id = int(re.search(r"#(\d+)", added).group(1))  # type: ignore[union-attr]
+        # The message with the carrier's password is removed from the chat.
+        await env.tg.wait_for_call("deleteMessage", lambda p: p["chat_id"] == owner.id)
+        assert (await registrar.wait()).successful == 1  # the engine registered, digest ok
+        assert pbx.redis is not None
+        states = RedisTrunkStates(pbx.redis)
+
+        async def registered() -> bool:
+            return (await states.get_all()).get(trunk_id, (False, ""))[0]
+
+        await eventually(registered)
+        assert "✅" in await env.say(owner, "/trunks")
+
+        ip_added = await env.say(owner, f"/trunk_add office {CARRIER_IP}:35293 ip")
+        ip_trunk = re.search(r"#(\d+)", ip_added)
+        assert ip_trunk
+        assert "140" in await env.say(owner, f"/number_add +74950001122 {ip_trunk.group(1)} 140")
+        assert "74950001122 → 140" in await env.say(owner, "/numbers")
+        await carrier.call(f"sip:74950001122@127.0.0.1:{ENGINE_PORT}")
+        incoming = await desk.wait_incoming()
+        assert "79990009988" in incoming["from"]
+        await desk.reject(486)
+        assert (await carrier.wait_state("DISCONNECTED"))["last_status_code"] == 486
+    finally:
+        await registrar.stop()
+        await carrier.close()
+        await desk.close()

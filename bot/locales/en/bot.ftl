@@ -98,3 +98,19 @@ role-owner = owner
 role-admin = admin
 role-supervisor = supervisor
 role-employee = employee
+trunks-title = Trunks:
+trunks-empty = No trunks yet. Add one: /trunk_add main sip.carrier.example LOGIN PASSWORD
+trunk-line = #{ $id } { $name } — { $host } — { $status }
+trunk-ip = IP-authenticated ({ $ips })
+trunk-pending = registering…
+trunk-state = { $ok ->
+    [yes] ✅ registered
+   *[no] ❌ not registered ({ $status })
+}
+trunk-added = Trunk #{ $id } “{ $name }” added. /trunks shows its state.
+numbers-title = Company numbers:
+numbers-empty = No numbers yet. Add one: /number_add +74951234567 TRUNK_ID EXT
+number-line = { $number } → { $ext } (trunk #{ $trunk })
+number-added = Calls to { $number } now ring { $ext }.
+help-numbers = /trunks, /trunk_add NAME HOST[:PORT] LOGIN PASSWORD (or: ip [IP …]) — carrier trunks
+    /numbers, /number_add NUMBER TRUNK_ID EXT — company numbers

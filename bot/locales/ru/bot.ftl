@@ -98,3 +98,19 @@ role-owner = владелец
 role-admin = администратор
 role-supervisor = супервайзер
 role-employee = сотрудник
+trunks-title = Транки:
+trunks-empty = Транков пока нет. Добавьте: /trunk_add main sip.carrier.example ЛОГИН ПАРОЛЬ
+trunk-line = #{ $id } { $name } — { $host } — { $status }
+trunk-ip = авторизация по IP ({ $ips })
+trunk-pending = регистрируется…
+trunk-state = { $ok ->
+    [yes] ✅ зарегистрирован
+   *[no] ❌ не зарегистрирован ({ $status })
+}
+trunk-added = Транк #{ $id } «{ $name }» добавлен. Состояние — /trunks.
+numbers-title = Номера компании:
+numbers-empty = Номеров пока нет. Добавьте: /number_add +74951234567 ID_ТРАНКА ВНУТР_НОМЕР
+number-line = { $number } → { $ext } (транк #{ $trunk })
+number-added = Звонки на { $number } теперь идут на { $ext }.
+help-numbers = /trunks, /trunk_add ИМЯ ХОСТ[:ПОРТ] ЛОГИН ПАРОЛЬ (или: ip [IP …]) — транки операторов
+    /numbers, /number_add НОМЕР ID_ТРАНКА ВНУТР_НОМЕР — номера компании

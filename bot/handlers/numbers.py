@@ -1,0 +1,116 @@
+"""Carrier trunks and company numbers (owner and admin): chat-ops commands."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot import chatops
+from bot.chatops import Usage
+from bot.i18n import Translator
+from bot.routes import Routes
+from pbx.services.cabinet import Actor, Cabinet
+
+routes = Routes("numbers")
+
+
+@routes.message(Command("trunks"))
+async def trunks(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    rows = await cabinet.list_trunks(actor)
+    if not rows:
+        await message.answer(tr("trunks-empty"))
+        return
+    lines = [tr("trunks-title")]
+    for trunk, state in rows:
+        if trunk.auth_mode == "ip":
+            status = tr("trunk-ip", ips=", ".join(trunk.ip_addresses))
+        elif state is None:
+            status = tr("trunk-pending")
+        else:
+            status = tr("trunk-state", ok="yes" if state[0] else "no", status=state[1])
+        lines.append(
+            tr(
+                "trunk-line",
+                id=trunk.id,
+                name=trunk.name,
+                host=f"{trunk.host}:{trunk.port}",
+                status=status,
+            )
+        )
+    await message.answer("\n".join(lines))
+
+
+@routes.message(Command("trunk_add"))
+async def trunk_add(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    try:
+        args = chatops.trunk_add(command.args)
+    except Usage:
+        await message.answer(
+            tr(
+                "usage",
+                usage="/trunk_add NAME HOST[:PORT] LOGIN PASSWORD | /trunk_add NAME HOST[:PORT] ip [IP …]",
+            )
+        )
+        return
+    if args.password:
+        # The carrier's password should not stay in the chat history.
+        with contextlib.suppress(TelegramBadRequest):
+            await message.delete()
+    if args.ips:
+        trunk = await cabinet.add_trunk(
+            actor, args.name, args.host, args.port, auth_mode="ip", ip_addresses=args.ips
+        )
+    else:
+        trunk = await cabinet.add_trunk(
+            actor,
+            args.name,
+            args.host,
+            args.port,
+            auth_mode="register",
+            username=args.username,
+            password=args.password,
+        )
+    await message.answer(tr("trunk-added", id=trunk.id, name=trunk.name))
+
+
+@routes.message(Command("numbers"))
+async def numbers(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    rows = await cabinet.list_numbers(actor)
+    if not rows:
+        await message.answer(tr("numbers-empty"))
+        return
+    lines = [tr("numbers-title")]
+    lines += [
+        tr("number-line", number=n.number, ext=n.target_ext or "—", trunk=n.trunk_id) for n in rows
+    ]
+    await message.answer("\n".join(lines))
+
+
+@routes.message(Command("number_add"))
+async def number_add(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    try:
+        number, trunk_id, ext = chatops.number_add(command.args)
+    except Usage:
+        await message.answer(tr("usage", usage="/number_add +74951234567 TRUNK_ID EXT"))
+        return
+    n = await cabinet.add_number(actor, number, trunk_id, ext)
+    await message.answer(tr("number-added", number=n.number, ext=n.target_ext or ext))
