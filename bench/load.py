@@ -34,8 +34,8 @@ from tests.support.sipp import Sipp, scenario
 ROOT = Path(__file__).resolve().parents[1]
 PBX = str(ROOT / ".venv" / "bin" / "pbx")
 PCAP = Path("/usr/share/sip-tester/g711a.pcap")
-EDGE, ENGINE, HTTP = 45060, 45070, 45081
-UAS_PORT, UAC_PORT, REG_PORT = 45102, 45101, 45103
+EDGE, ENGINE, HTTP = 27060, 27070, 27081
+UAS_PORT, UAC_PORT, REG_PORT = 27102, 27101, 27103
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -185,7 +185,7 @@ async def drive(
             str(UAS_PORT),
             "-rtp_echo",
             "-mp",
-            "46000",
+            "24000",
             "-m",
             str(args.calls),
             "-bind_local",
@@ -243,7 +243,7 @@ async def drive(
             "-d",
             str(int(args.hold * 1000)),
             "-mp",
-            "47000",
+            "28000",
             *(["-trace_msg", "-message_file", str(tmp / "uac.msgs")] if args.trace else []),
             f"127.0.0.1:{EDGE}",
         ],

@@ -18,9 +18,9 @@ from pbx.services import Provisioning, SipCredentials
 from tests.conftest import ROOT
 from tests.support.phone import Phone
 
-EDGE_PORT = 35060
-ENGINE_PORT = 35070
-HTTP_PORT = 35081
+EDGE_PORT = 25060
+ENGINE_PORT = 25070
+HTTP_PORT = 25081
 CARRIER_IP = "127.0.0.2"
 NO_ANSWER = 3.0
 
@@ -53,7 +53,7 @@ def prov(pbx: Service) -> Provisioning:
     return Provisioning(pbx.pool, pbx.settings)
 
 
-_ports = itertools.count(35100)
+_ports = itertools.count(25100)
 
 
 @dataclass

@@ -166,12 +166,12 @@ async def test_forwarding_set_in_the_bot_changes_the_next_call(
         "SELECT company_id FROM memberships WHERE tg_id = $1", owner.id
     )
     trunk = await prov.add_trunk(
-        company_id, "fwd", CARRIER_IP, port=35291, auth_mode="ip", ip_addresses=[CARRIER_IP]
+        company_id, "fwd", CARRIER_IP, port=25291, auth_mode="ip", ip_addresses=[CARRIER_IP]
     )
     await prov.add_number(company_id, "74957654321", trunk.id, "120")
     caller_creds = (await prov.add_employee(company_id, "Caller")).credentials
     domain = caller_creds.domain
-    carrier = Phone(port=35291, name="carrier2", host=CARRIER_IP)
+    carrier = Phone(port=25291, name="carrier2", host=CARRIER_IP)
     await carrier.start()
     caller = await registered_phone(caller_creds, "fwd-caller")
     try:
@@ -228,11 +228,11 @@ async def test_webhook_checks_the_secret(pbx: Service) -> None:
     async with FakeTelegram() as tg:
         app = web.Application()
         runner_app = web.AppRunner(app)
-        url = "http://127.0.0.1:35083" + WEBHOOK_PATH
+        url = "http://127.0.0.1:25083" + WEBHOOK_PATH
         runner = runner_for(pbx, tg, telegram_webhook_url=url, telegram_webhook_secret="s3cr3t")
         runner.register(app)
         await runner_app.setup()
-        await web.TCPSite(runner_app, "127.0.0.1", 35083).start()
+        await web.TCPSite(runner_app, "127.0.0.1", 25083).start()
         try:
             await runner.start()
             user = TgUser(700041, "Hook")
@@ -257,13 +257,13 @@ async def test_trunks_and_numbers_from_the_bot(
         "SELECT company_id FROM memberships WHERE tg_id = $1", owner.id
     )
     desk = await registered_phone(await prov.reset_password(company_id, "140"), "desk")
-    carrier = Phone(port=35293, name="79990009988", host=CARRIER_IP)
+    carrier = Phone(port=25293, name="79990009988", host=CARRIER_IP)
     await carrier.start()
     registrar = await Sipp(
-        ["-sf", str(REGISTRAR), "-i", "127.0.0.4", "-p", "35292", "-m", "1"], timeout=20
+        ["-sf", str(REGISTRAR), "-i", "127.0.0.4", "-p", "25292", "-m", "1"], timeout=20
     ).start()
     try:
-        added = await env.say(owner, "/trunk_add reg 127.0.0.4:35292 acct77 s3cret-pass")
+        added = await env.say(owner, "/trunk_add reg 127.0.0.4:25292 acct77 s3cret-pass")
         trunk_id = int(re.search(r"#(\d+)", added).group(1))  # type: ignore[union-attr]
         # The message with the carrier's password is removed from the chat.
         await env.tg.wait_for_call("deleteMessage", lambda p: p["chat_id"] == owner.id)
@@ -277,7 +277,7 @@ async def test_trunks_and_numbers_from_the_bot(
         await eventually(registered)
         assert "✅" in await env.say(owner, "/trunks")
 
-        ip_added = await env.say(owner, f"/trunk_add office {CARRIER_IP}:35293 ip")
+        ip_added = await env.say(owner, f"/trunk_add office {CARRIER_IP}:25293 ip")
         ip_trunk = re.search(r"#(\d+)", ip_added)
         assert ip_trunk
         assert "140" in await env.say(owner, f"/number_add +74950001122 {ip_trunk.group(1)} 140")

@@ -40,13 +40,13 @@ async def office(prov: Provisioning) -> AsyncIterator[Office]:
 async def carrier(prov: Provisioning, office: Office) -> AsyncIterator[Phone]:
     """A carrier's SIP peer on another address, IP-authenticated, owning one DID."""
     # The name is the From user: a client's number as the carrier presents it.
-    phone = Phone(port=35190, name=CLIENT, host=CARRIER_IP)
+    phone = Phone(port=25190, name=CLIENT, host=CARRIER_IP)
     await phone.start()
     trunk = await prov.add_trunk(
         office.company_id,
         "carrier",
         CARRIER_IP,
-        port=35190,
+        port=25190,
         auth_mode="ip",
         ip_addresses=[CARRIER_IP],
     )
@@ -189,10 +189,10 @@ async def test_other_company_is_unreachable(
 
 async def test_wrong_password_is_rejected(office: Office) -> None:
     creds = office.creds["103"]
-    async with Phone(port=35180, name="intruder") as phone:
+    async with Phone(port=25180, name="intruder") as phone:
         ev = await phone.register(
             uri=f"sip:{creds.login}@{creds.domain}",
-            registrar="sip:127.0.0.1:35060",
+            registrar="sip:127.0.0.1:25060",
             username=creds.login,
             password="not-the-password",
             realm=creds.domain,
@@ -249,7 +249,7 @@ async def test_outbound_through_trunk_with_company_number(
 
 
 async def test_stranger_cannot_use_the_engine(pbx: Service, office: Office) -> None:
-    async with Phone(port=35185, name="stranger", host="127.0.0.9") as phone:
+    async with Phone(port=25185, name="stranger", host="127.0.0.9") as phone:
         await phone.call(f"sip:102@127.0.0.1:{ENGINE_PORT}")
         ended = await phone.wait_state("DISCONNECTED")
         assert ended["last_status_code"] == 403
@@ -260,7 +260,7 @@ async def test_forged_identity_sent_straight_to_the_engine_is_refused(
 ) -> None:
     # Same address as the edge, another socket: the identity headers prove nothing.
     office.phones["102"].mark()
-    async with Phone(port=35186, name="forger") as phone:
+    async with Phone(port=25186, name="forger") as phone:
         await phone.call(
             f"sip:102@127.0.0.1:{ENGINE_PORT}",
             headers={"X-PBX-User": "101", "X-PBX-Domain": office.domain},

@@ -20,7 +20,7 @@ from tests.support.phone import Phone
 
 pytestmark = pytest.mark.e2e
 PBX = str(ROOT / ".venv" / "bin" / "pbx")
-EDGE, ENGINE, HTTP = 35360, 35370, 35381
+EDGE, ENGINE, HTTP = 25360, 25370, 25381
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ async def test_status_and_clean_shutdown_with_a_live_call(
     creds = [(await prov.add_employee(company.id, n)).credentials for n in ("A", "B")]
     phones = []
     for i, c in enumerate(creds):
-        phone = Phone(port=35391 + i, name=f"proc{i}")
+        phone = Phone(port=25391 + i, name=f"proc{i}")
         await phone.start()
         phones.append(phone)
         await phone.register(

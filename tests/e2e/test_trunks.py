@@ -18,14 +18,14 @@ REGISTRAR = Path(__file__).parent / "sipp" / "registrar.xml"
 async def test_engine_registers_to_carrier_with_digest(pbx: Service, prov: Provisioning) -> None:
     company = await prov.create_company("Trunked")
     registrar = await Sipp(
-        ["-sf", str(REGISTRAR), "-i", "127.0.0.4", "-p", "35290", "-m", "1"], timeout=20
+        ["-sf", str(REGISTRAR), "-i", "127.0.0.4", "-p", "25290", "-m", "1"], timeout=20
     ).start()
     try:
         trunk = await prov.add_trunk(
             company.id,
             "carrier",
             "127.0.0.4",
-            port=35290,
+            port=25290,
             username="acct77",
             password="s3cret-pass",
             from_domain="carrier.example",

@@ -34,13 +34,13 @@ from tests.conftest import ROOT
 from tests.support.phone import Phone
 from tests.support.sipp import Sipp
 
-EDGE = ("127.0.0.1", 36060)
-ENGINE = ("127.0.0.1", 36070)
-DEAD_ENGINE = ("127.0.0.1", 36071)  # listed for the dispatcher, never answers
+EDGE = ("127.0.0.1", 26060)
+ENGINE = ("127.0.0.1", 26070)
+DEAD_ENGINE = ("127.0.0.1", 26071)  # listed for the dispatcher, never answers
 SIPP = Path(__file__).with_name("sipp")
 SDP = (
     "v=0\r\no=engine 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-    "m=audio 36090 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    "m=audio 26090 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 )
 
 
@@ -351,10 +351,10 @@ class Device:
 
 @pytest.fixture(scope="module")
 async def device(prov: Provisioning, edge: Edge) -> AsyncIterator[Device]:
-    """Company A's employee with a registered pjsua2 phone at 127.0.0.1:36101."""
+    """Company A's employee with a registered pjsua2 phone at 127.0.0.1:26101."""
     company = await prov.create_company("Edge Co")
     creds = (await prov.add_employee(company.id, "Dev")).credentials
-    phone = Phone(port=36101, name="edge-dev")
+    phone = Phone(port=26101, name="edge-dev")
     await phone.start()
     await phone.register(
         uri=f"sip:{creds.login}@{creds.domain}",
@@ -436,16 +436,16 @@ async def contacts(pool: asyncpg.Pool, creds: SipCredentials) -> list[str]:
 async def test_phone_registration_is_written_to_location(
     pool: asyncpg.Pool, device: Device
 ) -> None:
-    assert [c for c in await contacts(pool, device.creds) if ":36101" in c]
+    assert [c for c in await contacts(pool, device.creds) if ":26101" in c]
 
 
 async def test_register_and_unregister_with_sipp(
     pool: asyncpg.Pool, edge: Edge, other: SipCredentials
 ) -> None:
     for transport in ("u1", "t1"):  # UDP, then TCP
-        args = ("127.0.0.3", 36201, other.login, other.password, other.domain)
+        args = ("127.0.0.3", 26201, other.login, other.password, other.domain)
         assert await sipp_register("register.xml", *args, 300, transport) == 0
-        assert f"sip:{other.login}@127.0.0.3:36201" in await contacts(pool, other)
+        assert f"sip:{other.login}@127.0.0.3:26201" in await contacts(pool, other)
         assert await sipp_register("register.xml", *args, 0, transport) == 0
         assert await contacts(pool, other) == []
 
@@ -453,7 +453,7 @@ async def test_register_and_unregister_with_sipp(
 async def test_wrong_password_is_refused(pool: asyncpg.Pool, device: Device) -> None:
     c = device.creds
     code = await sipp_register(
-        "register_refused.xml", "127.0.0.4", 36202, c.login, "wrong-" + c.password, c.domain, 300
+        "register_refused.xml", "127.0.0.4", 26202, c.login, "wrong-" + c.password, c.domain, 300
     )
     assert code == 0  # challenged again or 403, never 200
     assert not [x for x in await contacts(pool, c) if "127.0.0.4" in x]
@@ -465,7 +465,7 @@ async def test_device_cannot_authenticate_in_another_company(
     a = device.creds
     assert a.login == other.login and a.domain != other.domain  # same ext, other company
     code = await sipp_register(
-        "register_refused.xml", "127.0.0.5", 36203, a.login, a.password, other.domain, 300
+        "register_refused.xml", "127.0.0.5", 26203, a.login, a.password, other.domain, 300
     )
     assert code == 0
     # Nor can it place a call as the other company's extension.
@@ -840,7 +840,7 @@ async def test_supervisor_restarts_killed_kamailio(edge: Edge, device: Device) -
 async def test_supervisor_gives_up_after_repeated_exits(
     edge: Edge, db_dsn: str, tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path, edge_port=36062, engine_port=ENGINE[1])
+    settings = Settings(data_dir=tmp_path, edge_port=26062, engine_port=ENGINE[1])
     sup = KamailioSupervisor(settings, db_dsn, max_restarts=1, restart_window=60)
     await sup.start()
     try:

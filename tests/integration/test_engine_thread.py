@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def test_engine_death_fails_pending_work_at_once() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.integration.engine_death_probe", "35470"],
+        [sys.executable, "-m", "tests.integration.engine_death_probe", "25470"],
         cwd=ROOT,
         capture_output=True,
         text=True,

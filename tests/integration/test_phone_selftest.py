@@ -17,7 +17,7 @@ RECORD_MS = 2000
 async def test_call_carries_audio_both_ways_and_dtmf(tmp_path: Path) -> None:
     wav_a = tmp_path / "a_hears.wav"
     wav_b = tmp_path / "b_hears.wav"
-    async with Phone(port=46000, name="a") as a, Phone(port=46001, name="b") as b:
+    async with Phone(port=24000, name="a") as a, Phone(port=24001, name="b") as b:
         await a.play_tone(440)
         await b.play_tone(1000)
         await a.call(b.uri)
@@ -57,7 +57,7 @@ async def test_call_carries_audio_both_ways_and_dtmf(tmp_path: Path) -> None:
 
 
 async def test_busy(tmp_path: Path) -> None:
-    async with Phone(port=46010, name="a") as a, Phone(port=46011, name="b") as b:
+    async with Phone(port=24010, name="a") as a, Phone(port=24011, name="b") as b:
         await a.call(b.uri)
         await b.wait_incoming()
         await b.reject(486)
@@ -67,7 +67,7 @@ async def test_busy(tmp_path: Path) -> None:
 
 
 async def test_cancel_while_ringing(tmp_path: Path) -> None:
-    async with Phone(port=46020, name="a") as a, Phone(port=46021, name="b") as b:
+    async with Phone(port=24020, name="a") as a, Phone(port=24021, name="b") as b:
         await a.call(b.uri)
         await b.wait_incoming()
         await a.wait_state("EARLY")
@@ -78,7 +78,7 @@ async def test_cancel_while_ringing(tmp_path: Path) -> None:
 
 
 async def test_auto_answer_and_remote_hangup(tmp_path: Path) -> None:
-    async with Phone(port=46030, name="a") as a, Phone(port=46031, name="b") as b:
+    async with Phone(port=24030, name="a") as a, Phone(port=24031, name="b") as b:
         await b.auto_answer(200, delay_ms=100)
         await a.call(b.uri)
         await a.wait_state("CONFIRMED")

@@ -1,6 +1,6 @@
 """asyncio side of the test phone: drives a ``tests.support.phone_agent`` subprocess.
 
-    async with Phone(port=46000, name="alice") as a, Phone(port=46001, name="bob") as b:
+    async with Phone(port=24000, name="alice") as a, Phone(port=24001, name="bob") as b:
         await b.auto_answer(200)
         await a.call(b.uri)
         await a.wait_state("CONFIRMED")
