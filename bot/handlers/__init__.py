@@ -2,8 +2,10 @@
 
 from aiogram import Router
 
-from bot.handlers import common, employees, numbers, onboarding, selfservice
+from bot.handlers import common, employees, history, numbers, onboarding, selfservice
 
 
 def build_routers() -> list[Router]:
-    return [m.routes.build() for m in (onboarding, common, employees, numbers, selfservice)]
+    return [
+        m.routes.build() for m in (onboarding, common, employees, numbers, history, selfservice)
+    ]

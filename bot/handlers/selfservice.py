@@ -88,16 +88,15 @@ def _call_lines(tr: Translator, calls: list[CallSummary]) -> str:
     return "\n".join(lines)
 
 
-@routes.message(Command("my_calls", "my_missed", "calls", "missed"))
+@routes.message(Command("my_calls", "my_missed"))
 async def calls(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
 ) -> None:
     if actor is None:
         await message.answer(tr("not-member"))
         return
-    mine = command.command.startswith("my_")
     missed = command.command.endswith("missed")
-    await message.answer(_call_lines(tr, await cabinet.calls(actor, mine=mine, missed_only=missed)))
+    await message.answer(_call_lines(tr, await cabinet.calls(actor, mine=True, missed_only=missed)))
 
 
 @routes.message(Command("audit"))

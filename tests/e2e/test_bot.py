@@ -126,7 +126,7 @@ async def test_owner_to_employee_to_ringing_phone(
         await caller.hangup()
         await ivan_phone.wait_state("DISCONNECTED")
         assert caller.current_call_id
-        await call_record(env.pool, company_id, caller.current_call_id)
+        rec_id = (await call_record(env.pool, company_id, caller.current_call_id))["id"]
         history = await env.say(ivan, "/my_calls")
         assert "105" in history and "answered" in history
 
@@ -143,6 +143,13 @@ async def test_owner_to_employee_to_ringing_phone(
             )
             == count
         )
+
+        page = await env.say_message(owner, "/calls internal today")
+        assert "105" in page.text and ("1", f"call:{rec_id}") in page.buttons
+        await env.tg.press(owner, page, f"call:{rec_id}")
+        card = await env.tg.next_message(owner.id)
+        assert f"Call #{rec_id}" in card.text and "talked" in card.text
+        assert "→ 105" in await env.say(ivan, "/calls")  # an employee's history: their own calls
 
         audit = await env.say(owner, "/audit")
         assert "employee.add" in audit and "invite.join" in audit

@@ -17,7 +17,7 @@ help-employee = /my_sip — my SIP login and a new password (private chat only)
     /dnd on|off — do not disturb
     /forward off|always|unregistered [mobile] — forward my calls to my mobile
 help-staff = /employees — employees and who is online
-    /calls — recent calls of the company; /missed — missed calls
+    /calls [in|out|internal|missed] [today|week|month] [ext N] [number N] [client N] — call history; /missed
 help-admin = /employee_add Name [ext] [e-mail] [mobile] — add an employee
     /invite EXT [employee|supervisor|admin] — invite link for an employee
     /employee_remove EXT, /employee_disable EXT, /employee_enable EXT
@@ -114,3 +114,11 @@ number-line = { $number } → { $ext } (trunk #{ $trunk })
 number-added = Calls to { $number } now ring { $ext }.
 help-numbers = /trunks, /trunk_add NAME HOST[:PORT] LOGIN PASSWORD (or: ip [IP …]) — carrier trunks
     /numbers, /number_add NUMBER TRUNK_ID EXT — company numbers
+call-card = Call #{ $id } ({ $direction })
+    { $caller } → { $callee }
+    Started: { $started }
+    Result: { $result } ({ $cause })
+    Waited { $wait } s, talked { $talk } s
+    Number: { $number }, trunk: { $trunk }
+err-bad_filter = Unknown filter “{ $word }”. Use: in, out, internal, missed, today, week, month, ext N, number N, client N.
+err-no_such_call = There is no such call.

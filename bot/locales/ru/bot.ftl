@@ -17,7 +17,7 @@ help-employee = /my_sip — мой SIP-логин и новый пароль (т
     /dnd on|off — не беспокоить
     /forward off|always|unregistered [мобильный] — переадресация на мобильный
 help-staff = /employees — сотрудники и кто в сети
-    /calls — последние звонки компании; /missed — пропущенные
+    /calls [in|out|internal|missed] [today|week|month] [ext N] [number N] [client N] — история звонков; /missed
 help-admin = /employee_add Имя [внутр. номер] [e-mail] [мобильный] — добавить сотрудника
     /invite НОМЕР [employee|supervisor|admin] — ссылка-приглашение
     /employee_remove НОМЕР, /employee_disable НОМЕР, /employee_enable НОМЕР
@@ -114,3 +114,11 @@ number-line = { $number } → { $ext } (транк #{ $trunk })
 number-added = Звонки на { $number } теперь идут на { $ext }.
 help-numbers = /trunks, /trunk_add ИМЯ ХОСТ[:ПОРТ] ЛОГИН ПАРОЛЬ (или: ip [IP …]) — транки операторов
     /numbers, /number_add НОМЕР ID_ТРАНКА ВНУТР_НОМЕР — номера компании
+call-card = Звонок #{ $id } ({ $direction })
+    { $caller } → { $callee }
+    Начало: { $started }
+    Итог: { $result } ({ $cause })
+    Ожидание { $wait } с, разговор { $talk } с
+    Номер: { $number }, транк: { $trunk }
+err-bad_filter = Неизвестный фильтр «{ $word }». Можно: in, out, internal, missed, today, week, month, ext N, number N, client N.
+err-no_such_call = Такого звонка нет.

@@ -1,0 +1,111 @@
+"""Call history for owners, admins and supervisors (employees: their own calls):
+filters as words, pages with inline buttons, a card per call."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.i18n import Translator
+from bot.routes import Routes
+from pbx.services.cabinet import Actor, Cabinet
+from pbx.services.history import CallCard, CallFilter, History, parse_filter
+
+routes = Routes("history")
+
+
+def _render(
+    tr: Translator, cards: list[CallCard], page: int, more: bool
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not cards:
+        return tr("calls-empty"), None
+    lines = [tr("calls-title")]
+    for i, c in enumerate(cards, 1):
+        line = tr(
+            "call-line",
+            when=c.started_at.strftime("%m-%d %H:%M"),
+            direction=c.direction,
+            caller=c.caller,
+            callee=c.callee,
+            result=c.result,
+            talk=c.talk_seconds,
+        )
+        lines.append(f"{i}. {line}")
+    numbers = [
+        InlineKeyboardButton(text=str(i), callback_data=f"call:{c.id}")
+        for i, c in enumerate(cards, 1)
+    ]
+    rows = [numbers[:5], numbers[5:]]
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(text="◀", callback_data=f"hist:{page - 1}"))
+    if more:
+        nav.append(InlineKeyboardButton(text="▶", callback_data=f"hist:{page + 1}"))
+    markup = InlineKeyboardMarkup(inline_keyboard=[r for r in (*rows, nav) if r])
+    return "\n".join(lines), markup
+
+
+@routes.message(Command("calls", "missed"))
+async def calls(
+    message: Message,
+    command: CommandObject,
+    actor: Actor | None,
+    cabinet: Cabinet,
+    tr: Translator,
+    state: FSMContext,
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    f = parse_filter(command.args)
+    if command.command == "missed":
+        f = replace(f, missed=True)
+    cards, more = await History(cabinet.pool).page(actor, f, 0)
+    await state.update_data(history=f.to_dict())  # the filter the page buttons continue
+    text, markup = _render(tr, cards, 0, more)
+    await message.answer(text, reply_markup=markup)
+
+
+@routes.callback_query(F.data.startswith("hist:"))
+async def turn_page(
+    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator, state: FSMContext
+) -> None:
+    await query.answer()
+    if actor is None or not isinstance(query.message, Message) or query.data is None:
+        return
+    page = max(0, int(query.data[5:]) if query.data[5:].isdigit() else 0)
+    f = CallFilter.from_dict((await state.get_data()).get("history", {}))
+    cards, more = await History(cabinet.pool).page(actor, f, page)
+    text, markup = _render(tr, cards, page, more)
+    await query.message.edit_text(text, reply_markup=markup)
+
+
+@routes.callback_query(F.data.startswith("call:"))
+async def call_card(
+    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    await query.answer()
+    if actor is None or not isinstance(query.message, Message) or query.data is None:
+        return
+    call_id = int(query.data[5:]) if query.data[5:].isdigit() else 0
+    c = await History(cabinet.pool).card(actor, call_id)
+    await query.message.answer(
+        tr(
+            "call-card",
+            id=c.id,
+            direction=c.direction,
+            caller=c.caller,
+            callee=c.callee,
+            started=c.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            result=c.result,
+            cause=c.hangup_cause,
+            wait=c.wait_seconds,
+            talk=c.talk_seconds,
+            number=c.number or "—",
+            trunk=c.trunk or "—",
+        )
+    )
