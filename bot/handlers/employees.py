@@ -78,6 +78,28 @@ async def employee_remove(
     await message.answer(tr("employee-removed", name=e.name, ext=e.ext or ext))
 
 
+@routes.message(Command("employee_edit"))
+async def employee_edit(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if not (actor := await _member(message, actor, tr)):
+        return
+    words = (command.args or "").split(maxsplit=2)
+    if len(words) != 3 or words[1].lower() not in ("name", "email", "mobile"):
+        await message.answer(tr("usage", usage="/employee_edit 105 name|email|mobile VALUE"))
+        return
+    e = await cabinet.edit_employee(actor, words[0], words[1].lower(), words[2])
+    await message.answer(
+        tr(
+            "employee-edited",
+            ext=e.ext or words[0],
+            name=e.name,
+            email=e.email or "—",
+            mobile=e.mobile or "—",
+        )
+    )
+
+
 @routes.message(Command("employee_disable", "employee_enable"))
 async def employee_enable(
     message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator

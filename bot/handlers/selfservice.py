@@ -3,18 +3,29 @@ company calls and the audit log for the roles that may see them."""
 
 from __future__ import annotations
 
+import io
+
+import qrcode
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
+from qrcode.image.pure import PyPNGImage
 
 from bot import chatops
 from bot.chatops import Usage
 from bot.i18n import Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
-from pbx.services.provisioning import CallSummary
+from pbx.services.provisioning import CallSummary, SipCredentials
 
 routes = Routes("selfservice")
+
+
+def sip_qr_png(c: SipCredentials) -> bytes:
+    uri = f"sip:{c.login}:{c.password}@{c.domain};proxy={c.registrar};transport=udp"
+    out = io.BytesIO()
+    qrcode.make(uri, image_factory=PyPNGImage).save(out)
+    return out.getvalue()
 
 
 @routes.message(Command("my_sip"))
@@ -34,6 +45,10 @@ async def my_sip(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tr
             domain=c.domain,
             registrar=c.registrar,
         )
+    )
+    # The same account as a QR code: softphones that scan SIP URIs fill it in.
+    await message.answer_photo(
+        BufferedInputFile(sip_qr_png(c), filename="sip-account.png"), caption=tr("sip-qr")
     )
 
 

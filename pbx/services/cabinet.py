@@ -344,6 +344,45 @@ class Cabinet:
             )
         return employee
 
+    async def edit_employee(self, actor: Actor, ext: str, field_name: str, value: str) -> Employee:
+        """Change one field of an employee: name, email or mobile ("-" clears e-mail/mobile)."""
+        require(actor, Perm.MANAGE_EMPLOYEES)
+        employee = await self._employee_by_ext(actor.company_id, ext)
+        clear = value.strip() == "-"
+        if field_name == "name":
+            new: str | None = v.clean_name(value, "employee name")
+        elif field_name == "email":
+            new = None if clear else v.validate_email(value)
+        elif field_name == "mobile":
+            new = None if clear else v.normalize_number(value, "mobile number")
+        else:
+            raise ValidationError(
+                "field must be name, email or mobile", key="bad_field", field=field_name
+            )
+        async with self._tx() as conn:
+            try:
+                await conn.execute(
+                    f"UPDATE employees SET {field_name} = $3 WHERE company_id = $1 AND id = $2",
+                    actor.company_id,
+                    employee.id,
+                    new,
+                )
+            except asyncpg.CheckViolationError:
+                raise ValidationError(
+                    "forwarding to mobile is on: turn it off before removing the mobile",
+                    key="mobile_in_use",
+                ) from None
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "employee.edit",
+                f"ext {employee.ext}",
+                old={field_name: getattr(employee, field_name)},
+                new={field_name: new},
+            )
+        return await self._employee_by_ext(actor.company_id, employee.ext or ext)
+
     async def set_enabled(self, actor: Actor, ext: str, enabled: bool) -> Employee:
         require(actor, Perm.MANAGE_EMPLOYEES)
         employee = await self._employee_by_ext(actor.company_id, ext)

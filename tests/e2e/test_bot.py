@@ -111,6 +111,9 @@ async def test_owner_to_employee_to_ringing_phone(
         field(creds, "Password"),
         field(creds, "Domain"),
     )
+    qr = await env.tg.next_message(ivan.id)
+    assert qr.method == "sendPhoto" and qr.file is not None
+    assert qr.file.data.startswith(b"\x89PNG")
     assert login == "105"
     company_id = await env.pool.fetchval("SELECT id FROM companies WHERE sip_domain = $1", domain)
     caller_creds = (await prov.add_employee(company_id, "Caller")).credentials

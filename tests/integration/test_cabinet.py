@@ -139,3 +139,18 @@ async def test_self_service_and_audit_old_to_new(cabinet: Cabinet, pool: asyncpg
     assert {"employee.dnd", "sip.password_reset", "invite.join", "employee.add"} <= {
         x.action for x in log
     }
+
+
+async def test_edit_employee_fields_with_audit(cabinet: Cabinet) -> None:
+    owner = await owner_of(cabinet)
+    await cabinet.add_employee(owner, "Old Name", "140")
+    e = await cabinet.edit_employee(owner, "140", "name", "New Name")
+    assert e.name == "New Name"
+    assert (await cabinet.edit_employee(owner, "140", "mobile", "+7 916 000-11-22")).mobile == "79160001122"
+    with pytest.raises(ValidationError) as bad:
+        await cabinet.edit_employee(owner, "140", "email", "not-an-email")
+    assert bad.value.key == "bad_email"
+    with pytest.raises(ValidationError):
+        await cabinet.edit_employee(owner, "140", "salary", "1")
+    entry = next(x for x in await cabinet.audit_log(owner) if x.action == "employee.edit")
+    assert entry.old_value == {"mobile": None} and entry.new_value == {"mobile": "79160001122"}

@@ -20,6 +20,7 @@ help-staff = /employees — employees and who is online
     /calls [in|out|internal|missed] [today|week|month] [ext N] [number N] [client N] — call history; /missed
 help-admin = /employee_add Name [ext] [e-mail] [mobile] — add an employee
     /invite EXT [employee|supervisor|admin] — invite link for an employee
+    /employee_edit EXT name|email|mobile VALUE — change an employee
     /employee_remove EXT, /employee_disable EXT, /employee_enable EXT
 help-owner = /audit — who changed what
 employees-title = Employees ({ $count }):
@@ -122,3 +123,7 @@ call-card = Call #{ $id } ({ $direction })
     Number: { $number }, trunk: { $trunk }
 err-bad_filter = Unknown filter “{ $word }”. Use: in, out, internal, missed, today, week, month, ext N, number N, client N.
 err-no_such_call = There is no such call.
+sip-qr = Your SIP account as a QR code (scan it in the softphone, keep it private).
+employee-edited = { $ext } — { $name }, e-mail { $email }, mobile { $mobile }.
+err-bad_field = Choose name, email or mobile.
+err-mobile_in_use = Forwarding to this mobile is on: turn it off first (/forward off).

@@ -20,6 +20,7 @@ help-staff = /employees — сотрудники и кто в сети
     /calls [in|out|internal|missed] [today|week|month] [ext N] [number N] [client N] — история звонков; /missed
 help-admin = /employee_add Имя [внутр. номер] [e-mail] [мобильный] — добавить сотрудника
     /invite НОМЕР [employee|supervisor|admin] — ссылка-приглашение
+    /employee_edit НОМЕР name|email|mobile ЗНАЧЕНИЕ — изменить сотрудника
     /employee_remove НОМЕР, /employee_disable НОМЕР, /employee_enable НОМЕР
 help-owner = /audit — кто что менял
 employees-title = Сотрудники ({ $count }):
@@ -122,3 +123,7 @@ call-card = Звонок #{ $id } ({ $direction })
     Номер: { $number }, транк: { $trunk }
 err-bad_filter = Неизвестный фильтр «{ $word }». Можно: in, out, internal, missed, today, week, month, ext N, number N, client N.
 err-no_such_call = Такого звонка нет.
+sip-qr = Ваш SIP-аккаунт QR-кодом (отсканируйте в софтфоне, никому не показывайте).
+employee-edited = { $ext } — { $name }, e-mail { $email }, мобильный { $mobile }.
+err-bad_field = Выберите name, email или mobile.
+err-mobile_in_use = На этот мобильный включена переадресация: сначала выключите её (/forward off).
