@@ -8,7 +8,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -132,8 +131,9 @@ def build_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_token, session=session)
 
 
-def build_dispatcher(cabinet: Cabinet, redis: aioredis.Redis) -> Dispatcher:
-    dp = Dispatcher(storage=RedisStorage(redis))
+def build_dispatcher(cabinet: Cabinet, redis_url: str) -> Dispatcher:
+    # Its own connection pool: aiogram closes the storage's client when polling stops.
+    dp = Dispatcher(storage=RedisStorage.from_url(redis_url))
     identity = Identity(cabinet)
     dp.message.outer_middleware(identity)
     dp.callback_query.outer_middleware(identity)
@@ -145,10 +145,10 @@ def build_dispatcher(cabinet: Cabinet, redis: aioredis.Redis) -> Dispatcher:
 class BotRunner:
     """Starts the bot in the service: webhook when a URL is configured, else polling."""
 
-    def __init__(self, settings: Settings, cabinet: Cabinet, redis: aioredis.Redis) -> None:
+    def __init__(self, settings: Settings, cabinet: Cabinet) -> None:
         self.settings = settings
         self.bot = build_bot(settings)
-        self.dp = build_dispatcher(cabinet, redis)
+        self.dp = build_dispatcher(cabinet, settings.redis_dsn)
         self._polling: asyncio.Task[None] | None = None
 
     def register(self, app: web.Application) -> None:

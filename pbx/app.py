@@ -172,7 +172,7 @@ class Service:
 
             assert self.pool is not None and self.redis is not None
             cabinet = Cabinet.with_redis(self.pool, self.settings, self.redis)
-            self.bot = BotRunner(self.settings, cabinet, self.redis)
+            self.bot = BotRunner(self.settings, cabinet)
             self.bot.register(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -49,7 +49,7 @@ def runner_for(pbx: Service, tg: FakeTelegram, **extra: Any) -> BotRunner:
     settings = pbx.settings.model_copy(
         update={"telegram_token": tg.token, "telegram_api_base": tg.base_url, **extra}
     )
-    return BotRunner(settings, Cabinet.with_redis(pbx.pool, settings, pbx.redis), pbx.redis)
+    return BotRunner(settings, Cabinet.with_redis(pbx.pool, settings, pbx.redis))
 
 
 @pytest.fixture(scope="module")

@@ -146,7 +146,9 @@ async def test_edit_employee_fields_with_audit(cabinet: Cabinet) -> None:
     await cabinet.add_employee(owner, "Old Name", "140")
     e = await cabinet.edit_employee(owner, "140", "name", "New Name")
     assert e.name == "New Name"
-    assert (await cabinet.edit_employee(owner, "140", "mobile", "+7 916 000-11-22")).mobile == "79160001122"
+    assert (
+        await cabinet.edit_employee(owner, "140", "mobile", "+7 916 000-11-22")
+    ).mobile == "79160001122"
     with pytest.raises(ValidationError) as bad:
         await cabinet.edit_employee(owner, "140", "email", "not-an-email")
     assert bad.value.key == "bad_email"
