@@ -2,10 +2,11 @@
 
 from aiogram import Router
 
-from bot.handlers import common, employees, history, numbers, onboarding, selfservice
+from bot.handlers import common, employees, history, menu, numbers, onboarding, selfservice
 
 
 def build_routers() -> list[Router]:
     return [
-        m.routes.build() for m in (onboarding, common, employees, numbers, history, selfservice)
+        m.routes.build()
+        for m in (onboarding, common, menu, employees, numbers, history, selfservice)
     ]

@@ -39,6 +39,7 @@ async def employees(
             ext=e.ext or "—",
             name=e.name,
             online="yes" if e.registered else "no",
+            oncall="yes" if e.on_call else "no",
             enabled="yes" if e.enabled else "no",
         )
         for e in people

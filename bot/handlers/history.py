@@ -64,6 +64,17 @@ async def calls(
     f = parse_filter(command.args)
     if command.command == "missed":
         f = replace(f, missed=True)
+    await send_first_page(message, actor, cabinet, tr, state, f)
+
+
+async def send_first_page(
+    message: Message,
+    actor: Actor,
+    cabinet: Cabinet,
+    tr: Translator,
+    state: FSMContext,
+    f: CallFilter,
+) -> None:
     cards, more = await History(cabinet.pool).page(actor, f, 0)
     await state.update_data(history=f.to_dict())  # the filter the page buttons continue
     text, markup = _render(tr, cards, 0, more)

@@ -9,6 +9,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.menu import menu_markup
 from bot.i18n import LANGUAGES, Translator
 from bot.routes import Routes
 from pbx.services import validation as v
@@ -51,7 +52,9 @@ async def start_with_invite(
 async def start(message: Message, actor: Actor | None, tr: Translator, state: FSMContext) -> None:
     await state.clear()
     if actor is not None:
-        await message.answer(tr("welcome-back", role=tr(f"role-{actor.role}")))
+        await message.answer(
+            tr("welcome-back", role=tr(f"role-{actor.role}")), reply_markup=menu_markup(actor, tr)
+        )
         return
     await message.answer(
         tr("welcome-unknown"), reply_markup=_keyboard([[(tr("btn-create-company"), "company:new")]])

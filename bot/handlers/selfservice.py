@@ -84,7 +84,7 @@ async def forward(
     await message.answer(tr("forward-set", mode=mode, mobile=target or ""))
 
 
-def _call_lines(tr: Translator, calls: list[CallSummary]) -> str:
+def call_lines(tr: Translator, calls: list[CallSummary]) -> str:
     if not calls:
         return tr("calls-empty")
     lines = [tr("calls-title")]
@@ -111,7 +111,7 @@ async def calls(
         await message.answer(tr("not-member"))
         return
     missed = command.command.endswith("missed")
-    await message.answer(_call_lines(tr, await cabinet.calls(actor, mine=True, missed_only=missed)))
+    await message.answer(call_lines(tr, await cabinet.calls(actor, mine=True, missed_only=missed)))
 
 
 @routes.message(Command("audit"))

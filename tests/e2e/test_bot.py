@@ -218,6 +218,11 @@ async def test_companies_are_isolated_and_arguments_checked(env: BotEnv) -> None
     assert "Usage: /dnd" in await env.say(a, "/dnd maybe")
     stranger = TgUser(700023, "Stranger")
     assert "invite" in await env.say(stranger, "/employees")
+    menu = await env.say_message(a, "/menu")
+    assert ("📞 Calls", "menu:calls") in menu.buttons
+    assert "menu:my_sip" not in [d for _, d in menu.buttons]  # the owner has no phone profile
+    await env.tg.press(a, menu, "menu:employees")
+    assert "150 — Secret Agent" in (await env.tg.next_message(a.id)).text
     assert "Язык: русский" in await env.say(a, "/language ru")
     assert "Сотрудники" in await env.say(a, "/employees")
 

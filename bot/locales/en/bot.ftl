@@ -10,7 +10,7 @@ company-created = Company “{ $name }” is ready. Your SIP domain: { $domain }
 welcome-back = Welcome back! Your role: { $role }. /help lists what you can do.
 joined = You have joined the company as { $role }. Use /my_sip to get your phone's settings.
 help-title = Commands for your role ({ $role }):
-help-common = /help — this list
+help-common = /menu — buttons for everything below; /help — this list
     /language en|ru — switch language
 help-employee = /my_sip — my SIP login and a new password (private chat only)
     /my_calls — my recent calls; /my_missed — my missed calls
@@ -127,3 +127,12 @@ sip-qr = Your SIP account as a QR code (scan it in the softphone, keep it privat
 employee-edited = { $ext } — { $name }, e-mail { $email }, mobile { $mobile }.
 err-bad_field = Choose name, email or mobile.
 err-mobile_in_use = Forwarding to this mobile is on: turn it off first (/forward off).
+menu-title = What would you like to do?
+menu-employees = 👥 Employees
+menu-calls = 📞 Calls
+menu-missed = ❗ Missed
+menu-my-calls = 📒 My calls
+menu-my-sip = 🔑 My SIP account
+menu-dnd-on = 🔕 Do not disturb
+menu-dnd-off = 🔔 Available
+menu-help = ❓ Help

@@ -10,7 +10,7 @@ company-created = Компания «{ $name }» готова. Ваш SIP-дом
 welcome-back = С возвращением! Ваша роль: { $role }. /help — что вы можете сделать.
 joined = Вы подключены к компании, роль: { $role }. Настройки телефона — /my_sip.
 help-title = Команды для вашей роли ({ $role }):
-help-common = /help — этот список
+help-common = /menu — кнопки для всего, что ниже; /help — этот список
     /language en|ru — сменить язык
 help-employee = /my_sip — мой SIP-логин и новый пароль (только в личном чате)
     /my_calls — мои последние звонки; /my_missed — мои пропущенные
@@ -127,3 +127,12 @@ sip-qr = Ваш SIP-аккаунт QR-кодом (отсканируйте в с
 employee-edited = { $ext } — { $name }, e-mail { $email }, мобильный { $mobile }.
 err-bad_field = Выберите name, email или mobile.
 err-mobile_in_use = На этот мобильный включена переадресация: сначала выключите её (/forward off).
+menu-title = Что сделать?
+menu-employees = 👥 Сотрудники
+menu-calls = 📞 Звонки
+menu-missed = ❗ Пропущенные
+menu-my-calls = 📒 Мои звонки
+menu-my-sip = 🔑 Мой SIP-аккаунт
+menu-dnd-on = 🔕 Не беспокоить
+menu-dnd-off = 🔔 На связи
+menu-help = ❓ Помощь

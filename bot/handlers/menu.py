@@ -1,0 +1,77 @@
+"""`/menu`: the same actions as the commands, as buttons, chosen by role."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.handlers import common, employees, history, selfservice
+from bot.i18n import Translator
+from bot.routes import Routes
+from pbx.services.cabinet import Actor, Cabinet, Perm
+from pbx.services.history import CallFilter
+
+routes = Routes("menu")
+
+
+def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
+    items: list[tuple[str, str]] = []
+    if actor.can(Perm.VIEW_EMPLOYEES):
+        items += [
+            (tr("menu-employees"), "menu:employees"),
+            (tr("menu-calls"), "menu:calls"),
+            (tr("menu-missed"), "menu:missed"),
+        ]
+    if actor.employee_id is not None:
+        items += [
+            (tr("menu-my-calls"), "menu:my_calls"),
+            (tr("menu-my-sip"), "menu:my_sip"),
+            (tr("menu-dnd-on"), "menu:dnd_on"),
+            (tr("menu-dnd-off"), "menu:dnd_off"),
+        ]
+    items.append((tr("menu-help"), "menu:help"))
+    rows = [items[i : i + 2] for i in range(0, len(items), 2)]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows
+        ]
+    )
+
+
+@routes.message(Command("menu"))
+async def menu(message: Message, actor: Actor | None, tr: Translator) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    await message.answer(tr("menu-title"), reply_markup=menu_markup(actor, tr))
+
+
+@routes.callback_query(F.data.startswith("menu:"))
+async def pressed(
+    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator, state: FSMContext
+) -> None:
+    await query.answer()
+    message = query.message
+    if actor is None or not isinstance(message, Message) or query.data is None:
+        return
+    action = query.data[5:]
+    # Each button runs the command's own handler: one code path, one set of checks.
+    if action == "employees":
+        await employees.employees(message, actor, cabinet, tr)
+    elif action in ("calls", "missed"):
+        await history.send_first_page(
+            message, actor, cabinet, tr, state, CallFilter(missed=action == "missed")
+        )
+    elif action == "my_calls":
+        calls = await cabinet.calls(actor, mine=True)
+        await message.answer(selfservice.call_lines(tr, calls))
+    elif action == "my_sip":
+        await selfservice.my_sip(message, actor, cabinet, tr)
+    elif action in ("dnd_on", "dnd_off"):
+        on = action == "dnd_on"
+        await cabinet.set_dnd(actor, on)
+        await message.answer(tr("dnd-set", on="yes" if on else "no"))
+    elif action == "help":
+        await common.help_(message, actor, tr)
