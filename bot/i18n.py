@@ -47,3 +47,22 @@ class Translator:
 
     def error(self, exc: PbxError) -> str:
         return error_text(self.lang, exc)
+
+
+TELEGRAM_LIMIT = 4000  # Telegram refuses messages over 4096 characters
+
+
+def chunks(lines: list[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Long lists as several messages, split between lines."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:limit]
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        out.append(current)
+    return out

@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot import chatops
 from bot.chatops import Usage
-from bot.i18n import Translator
+from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet, Role
 
@@ -44,7 +44,8 @@ async def employees(
         )
         for e in people
     ]
-    await message.answer("\n".join(lines))
+    for part in chunks(lines):
+        await message.answer(part)
 
 
 @routes.message(Command("employee_add"))

@@ -10,7 +10,7 @@ from aiogram.types import Message
 
 from bot import chatops
 from bot.chatops import Usage
-from bot.i18n import Translator
+from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 
@@ -43,7 +43,8 @@ async def trunks(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tr
                 status=status,
             )
         )
-    await message.answer("\n".join(lines))
+    for part in chunks(lines):
+        await message.answer(part)
 
 
 @routes.message(Command("trunk_add"))
@@ -97,7 +98,8 @@ async def numbers(message: Message, actor: Actor | None, cabinet: Cabinet, tr: T
     lines += [
         tr("number-line", number=n.number, ext=n.target_ext or "—", trunk=n.trunk_id) for n in rows
     ]
-    await message.answer("\n".join(lines))
+    for part in chunks(lines):
+        await message.answer(part)
 
 
 @routes.message(Command("number_add"))

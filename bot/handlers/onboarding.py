@@ -72,7 +72,7 @@ async def ask_name(
     await query.message.answer(tr("ask-company-name"))
 
 
-@routes.message(NewCompany.name, F.text)
+@routes.message(NewCompany.name, F.text, ~F.text.startswith("/"))
 async def got_name(message: Message, tr: Translator, state: FSMContext) -> None:
     # Checked at each step: a bad answer is explained and the question stays open.
     await state.update_data(name=v.clean_name(message.text or "", "company name", 200))
@@ -88,7 +88,7 @@ async def got_timezone_button(query: CallbackQuery, tr: Translator, state: FSMCo
     await _ask_language(query.message, query.data[3:], tr, state)
 
 
-@routes.message(NewCompany.timezone, F.text)
+@routes.message(NewCompany.timezone, F.text, ~F.text.startswith("/"))
 async def got_timezone_text(message: Message, tr: Translator, state: FSMContext) -> None:
     await _ask_language(message, (message.text or "").strip(), tr, state)
 

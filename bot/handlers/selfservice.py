@@ -13,7 +13,7 @@ from qrcode.image.pure import PyPNGImage
 
 from bot import chatops
 from bot.chatops import Usage
-from bot.i18n import Translator
+from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 from pbx.services.provisioning import CallSummary, SipCredentials
@@ -134,4 +134,5 @@ async def audit(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tra
         )
         for e in entries
     ]
-    await message.answer("\n".join(lines))
+    for part in chunks(lines):
+        await message.answer(part)

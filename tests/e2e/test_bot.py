@@ -223,6 +223,7 @@ async def test_companies_are_isolated_and_arguments_checked(env: BotEnv) -> None
     assert "menu:my_sip" not in [d for _, d in menu.buttons]  # the owner has no phone profile
     await env.tg.press(a, menu, "menu:employees")
     assert "150 — Secret Agent" in (await env.tg.next_message(a.id)).text
+    assert "did not understand" in await env.say(a, "what is the weather")
     assert "Язык: русский" in await env.say(a, "/language ru")
     assert "Сотрудники" in await env.say(a, "/employees")
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot import chatops
 from bot.chatops import EmployeeArgs, Usage
-from bot.i18n import LOCALES, error_text, t
+from bot.i18n import LOCALES, chunks, error_text, t
 from pbx.errors import ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +75,10 @@ def test_errors_in_the_users_language() -> None:
     # An error without a translation still says what went wrong.
     assert "boom" in error_text("ru", ValidationError("boom"))
     assert t("de", "usage", usage="/x") == "Usage: /x"
+
+
+def test_long_lists_are_split_between_lines() -> None:
+    lines = [f"{i:03d} " + "x" * 95 for i in range(100)]  # ~10 000 characters
+    parts = chunks(lines)
+    assert len(parts) == 3 and all(len(p) <= 4000 for p in parts)
+    assert "\n".join(parts).split("\n") == lines

@@ -136,3 +136,6 @@ menu-my-sip = 🔑 My SIP account
 menu-dnd-on = 🔕 Do not disturb
 menu-dnd-off = 🔔 Available
 menu-help = ❓ Help
+not-understood = I did not understand that. /help lists the commands, /menu shows buttons.
+answer-expected = Please answer the question above with text (or /start to begin again).
+button-expired = This button is no longer active.

@@ -136,3 +136,6 @@ menu-my-sip = 🔑 Мой SIP-аккаунт
 menu-dnd-on = 🔕 Не беспокоить
 menu-dnd-off = 🔔 На связи
 menu-help = ❓ Помощь
+not-understood = Не понял. Команды — /help, кнопки — /menu.
+answer-expected = Ответьте, пожалуйста, текстом на вопрос выше (или /start, чтобы начать заново).
+button-expired = Эта кнопка больше не действует.

@@ -1,0 +1,24 @@
+"""Anything no other handler took: a short hint instead of silence."""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.i18n import Translator
+from bot.routes import Routes
+
+routes = Routes("fallback")
+
+
+@routes.message()
+async def not_understood(message: Message, tr: Translator, state: FSMContext) -> None:
+    if await state.get_state() is not None:
+        await message.answer(tr("answer-expected"))  # a dialogue waits for text
+        return
+    await message.answer(tr("not-understood"))
+
+
+@routes.callback_query()
+async def stale_button(query: CallbackQuery, tr: Translator) -> None:
+    await query.answer(tr("button-expired"))
