@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from pbx.services.cabinet import Actor, Perm
 DIRECTIONS = ("inbound", "outbound", "internal")
 PERIODS = ("today", "week", "month")
 PAGE = 10
+_RANGE = re.compile(r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class CallFilter:
     number: str | None = None  # the company number called (inbound) or shown (outbound)
     client: str | None = None  # the outside party
     period: str | None = None
+    # A custom period "YYYY-MM-DD..YYYY-MM-DD" (UTC days, both included), kept as text.
+    since: str | None = None
+    until: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v}
@@ -48,6 +53,14 @@ def parse_filter(args: str | None) -> CallFilter:
             f["missed"] = True
         elif w in PERIODS:
             f["period"] = w
+        elif _RANGE.match(w):
+            start, end = w.split("..")
+            try:
+                if date.fromisoformat(start) > date.fromisoformat(end):
+                    raise ValueError
+            except ValueError:
+                raise ValidationError(f"bad period {w!r}", key="bad_filter", word=w) from None
+            f["since"], f["until"] = start, end
         elif w in ("ext", "number", "client") and i + 1 < len(words):
             value = words[i + 1]
             f[w] = v.validate_ext(value) if w == "ext" else v.normalize_number(value, w)
@@ -84,6 +97,13 @@ def _scope(actor: Actor) -> int | None:
     return actor.employee_id
 
 
+def _day(text: str | None, next_day: bool = False) -> datetime | None:
+    if not text:
+        return None
+    start = datetime.combine(date.fromisoformat(text), time.min, tzinfo=UTC)
+    return start + timedelta(days=1) if next_day else start
+
+
 def _since(period: str | None, now: datetime) -> datetime | None:
     days = {"today": 0, "week": 7, "month": 30}.get(period or "")
     if days is None:
@@ -112,6 +132,7 @@ class History:
                   AND ($6::text IS NULL OR n.number = $6)
                   AND ($7::text IS NULL OR c.caller = $7 OR c.callee = $7)
                   AND ($8::timestamptz IS NULL OR c.started_at >= $8)
+                  AND ($11::timestamptz IS NULL OR c.started_at < $11)
                 ORDER BY c.started_at DESC, c.id DESC LIMIT $9 OFFSET $10""",
             actor.company_id,
             own,
@@ -120,9 +141,10 @@ class History:
             f.ext,
             f.number,
             f.client,
-            _since(f.period, datetime.now(UTC)),
+            _day(f.since) or _since(f.period, datetime.now(UTC)),
             PAGE + 1,
             page * PAGE,
+            _day(f.until, next_day=True),
         )
         cards = [_card(r) for r in rows]
         return cards[:PAGE], len(cards) > PAGE

@@ -74,10 +74,18 @@ async def test_pages_and_filters(setup: tuple) -> None:  # type: ignore[type-arg
     assert len(set(ids)) == 2 * PAGE  # no repeats across pages
     missed, _ = await history.page(owner, parse_filter("missed"), 0)
     assert len(missed) == 4 and all(c.answered_at is None for c in missed)  # n = 5, 10, 15, 20
-    ext, _ = await history.page(owner, parse_filter("ext 102 today"), 0)
+    ext, _ = await history.page(owner, parse_filter("ext 102 week"), 0)
     assert len(ext) == 10 and all(c.callee == "102" for c in ext)
     client, _ = await history.page(owner, parse_filter("client +79160000007"), 0)
     assert [c.caller for c in client] == ["79160000007"]
+    today = datetime.now(UTC).date()
+    since = today - timedelta(days=1)  # the calls started up to 23 minutes ago
+    in_range, _ = await history.page(owner, parse_filter(f"{since}..{today} ext 101"), 0)
+    assert len(in_range) == PAGE and all(c.callee == "101" for c in in_range)
+    before, _ = await history.page(owner, parse_filter("2001-01-01..2001-01-31"), 0)
+    assert before == []
+    with pytest.raises(ValidationError):
+        parse_filter("2026-12-31..2026-01-01")
     with pytest.raises(ValidationError) as e:
         parse_filter("yesterday-ish")
     assert e.value.key == "bad_filter"
