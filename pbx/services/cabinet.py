@@ -2,19 +2,16 @@
 
 The Telegram bot is a thin layer over these services; every call passes the acting
 user (`Actor`), and the role check happens in the service, not by hiding buttons.
-Every change writes an audit row in the same transaction.
+Every change writes an audit row in the same transaction. People, onboarding and
+invites live here; trunks, numbers and self-service in cabinet_areas.py.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -22,137 +19,47 @@ import redis.asyncio as aioredis
 from pbx.config import Settings
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
-from pbx.services.provisioning import CallSummary, Provisioning, SipCredentials
+from pbx.services.cabinet_areas import NumbersArea, SelfServiceArea
+from pbx.services.cabinet_base import (
+    INVITE_TTL,
+    LANGUAGES,
+    ROLE_PERMS,
+    Actor,
+    AuditEntry,
+    Forbidden,
+    Invite,
+    Perm,
+    Role,
+    TgUser,
+    normalize_language,
+    require,
+)
+from pbx.services.provisioning import Provisioning
 from storage.companies import Company
 from storage.employees import Employee
-from storage.numbers import Number
 from storage.presence import RedisPresence, RedisTrunkStates
-from storage.trunks import Trunk
+
+__all__ = [
+    "LANGUAGES",
+    "ROLE_PERMS",
+    "Actor",
+    "AuditEntry",
+    "Cabinet",
+    "Forbidden",
+    "Invite",
+    "Perm",
+    "Role",
+    "TgUser",
+    "normalize_language",
+    "require",
+]
 
 
-class Role(StrEnum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    EMPLOYEE = "employee"
-
-
-class Perm(StrEnum):
-    MANAGE_EMPLOYEES = "manage_employees"
-    VIEW_EMPLOYEES = "view_employees"
-    MANAGE_NUMBERS = "manage_numbers"
-    VIEW_ALL_CALLS = "view_all_calls"
-    VIEW_AUDIT = "view_audit"
-
-
-ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.OWNER: frozenset(Perm),
-    Role.ADMIN: frozenset(Perm) - {Perm.VIEW_AUDIT},
-    Role.SUPERVISOR: frozenset({Perm.VIEW_EMPLOYEES, Perm.VIEW_ALL_CALLS}),
-    Role.EMPLOYEE: frozenset(),
-}
-
-INVITE_TTL = timedelta(hours=72)
-LANGUAGES = ("en", "ru")
-
-
-class Forbidden(ValidationError):
-    """The acting user's role does not allow this."""
-
-
-@dataclass(frozen=True)
-class TgUser:
-    tg_id: int
-    first_name: str
-    username: str | None
-    language: str
-
-
-@dataclass(frozen=True)
-class Actor:
-    tg_id: int
-    company_id: int
-    role: Role
-    employee_id: int | None
-    language: str
-
-    def can(self, perm: Perm) -> bool:
-        return perm in ROLE_PERMS[self.role]
-
-
-@dataclass(frozen=True)
-class Invite:
-    token: str
-    employee: Employee
-    role: Role
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    at: datetime
-    actor_tg_id: int | None
-    action: str
-    target: str
-    old_value: Any
-    new_value: Any
-
-
-def require(actor: Actor, perm: Perm) -> None:
-    if not actor.can(perm):
-        raise Forbidden(f"your role ({actor.role}) does not allow this", key="forbidden")
-
-
-def normalize_language(code: str | None) -> str:
-    """Telegram's language_code (e.g. 'ru', 'en-US') → one of ours; English otherwise."""
-    base = (code or "").split("-")[0].lower()
-    return base if base in LANGUAGES else "en"
-
-
-class Cabinet:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        settings: Settings,
-        presence: RedisPresence | None = None,
-        trunk_states: RedisTrunkStates | None = None,
-    ) -> None:
-        self.pool = pool
-        self.settings = settings
-        self.presence = presence
-        self.trunk_states = trunk_states
-        self.prov = Provisioning(pool, settings)
-
+class Cabinet(NumbersArea, SelfServiceArea):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence and trunk states."""
         return cls(pool, settings, RedisPresence(redis), RedisTrunkStates(redis))
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
-
-    @staticmethod
-    async def _audit(
-        conn: asyncpg.Connection,
-        actor: Actor | None,
-        company_id: int,
-        action: str,
-        target: str = "",
-        old: Any = None,
-        new: Any = None,
-    ) -> None:
-        await conn.execute(
-            """INSERT INTO audit_log (company_id, actor_tg_id, action, target, old_value, new_value)
-               VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)""",
-            company_id,
-            actor.tg_id if actor else None,
-            action,
-            target,
-            None if old is None else json.dumps(old, default=str),
-            None if new is None else json.dumps(new, default=str),
-        )
 
     # --- who is this --------------------------------------------------------------
     async def remember(self, user: TgUser) -> TgUser:
@@ -403,147 +310,6 @@ class Cabinet:
                 new=enabled,
             )
         return employee
-
-    # --- trunks and numbers ---------------------------------------------------------
-    async def list_trunks(self, actor: Actor) -> list[tuple[Trunk, tuple[bool, str] | None]]:
-        """Trunks with their registration state as the engine last saw it."""
-        require(actor, Perm.MANAGE_NUMBERS)
-        states = await self.trunk_states.get_all() if self.trunk_states else {}
-        return [(t, states.get(t.id)) for t in await self.prov.list_trunks(actor.company_id)]
-
-    async def add_trunk(self, actor: Actor, name: str, host: str, port: int, **auth: Any) -> Trunk:
-        require(actor, Perm.MANAGE_NUMBERS)
-        async with self._tx() as conn:
-            trunk = await Provisioning(conn, self.settings).add_trunk(
-                actor.company_id, name, host, port, **auth
-            )
-            await self._audit(
-                conn,
-                actor,
-                actor.company_id,
-                "trunk.add",
-                name,
-                new={"host": host, "port": port, "mode": trunk.auth_mode},
-            )
-        if self.trunk_states is not None and trunk.auth_mode == "register":
-            await self.trunk_states.trunks_changed()
-        return trunk
-
-    async def list_numbers(self, actor: Actor) -> list[Number]:
-        require(actor, Perm.MANAGE_NUMBERS)
-        return await self.prov.list_numbers(actor.company_id)
-
-    async def add_number(self, actor: Actor, number: str, trunk_id: int, ext: str) -> Number:
-        require(actor, Perm.MANAGE_NUMBERS)
-        async with self._tx() as conn:
-            num = await Provisioning(conn, self.settings).add_number(
-                actor.company_id, number, trunk_id, ext
-            )
-            await self._audit(
-                conn,
-                actor,
-                actor.company_id,
-                "number.add",
-                num.number,
-                new={"trunk": trunk_id, "ext": num.target_ext},
-            )
-        return num
-
-    # --- self-service ------------------------------------------------------------------
-    def _own(self, actor: Actor) -> int:
-        if actor.employee_id is None:
-            raise ValidationError("you have no phone profile in this company", key="no_profile")
-        return actor.employee_id
-
-    async def my_credentials(self, actor: Actor) -> SipCredentials:
-        """Only hashes are stored, so showing credentials means issuing a new password."""
-        employee_id = self._own(actor)
-        row = await self.pool.fetchrow(
-            "SELECT ext FROM extensions WHERE company_id = $1 AND employee_id = $2",
-            actor.company_id,
-            employee_id,
-        )
-        if row is None:
-            raise ValidationError("you have no extension", key="no_profile")
-        async with self._tx() as conn:
-            creds = await Provisioning(conn, self.settings).reset_password(
-                actor.company_id, row["ext"]
-            )
-            await self._audit(
-                conn, actor, actor.company_id, "sip.password_reset", f"ext {row['ext']}"
-            )
-        return creds
-
-    async def set_dnd(self, actor: Actor, on: bool) -> None:
-        employee_id = self._own(actor)
-        async with self._tx() as conn:
-            old = await conn.fetchval(
-                "SELECT dnd FROM employees WHERE company_id = $1 AND id = $2 FOR UPDATE",
-                actor.company_id,
-                employee_id,
-            )
-            await conn.execute(
-                "UPDATE employees SET dnd = $3 WHERE company_id = $1 AND id = $2",
-                actor.company_id,
-                employee_id,
-                on,
-            )
-            await self._audit(
-                conn,
-                actor,
-                actor.company_id,
-                "employee.dnd",
-                f"employee {employee_id}",
-                old=old,
-                new=on,
-            )
-
-    async def set_forward(self, actor: Actor, mode: str, mobile: str | None = None) -> str | None:
-        """Forward my calls to my mobile: off, always, or when no phone is registered."""
-        employee_id = self._own(actor)
-        if mode not in ("off", "always", "unregistered"):
-            raise ValidationError(
-                "mode must be off, always or unregistered", key="bad_forward_mode"
-            )
-        number = v.normalize_number(mobile, "mobile number") if mobile else None
-        async with self._tx() as conn:
-            row = await conn.fetchrow(
-                "SELECT forward_mode, mobile FROM employees WHERE company_id = $1 AND id = $2 FOR UPDATE",
-                actor.company_id,
-                employee_id,
-            )
-            assert row is not None
-            target = number or row["mobile"]
-            if mode != "off" and not target:
-                raise ValidationError("give your mobile number first", key="need_mobile")
-            await conn.execute(
-                "UPDATE employees SET forward_mode = $3, mobile = $4 WHERE company_id = $1 AND id = $2",
-                actor.company_id,
-                employee_id,
-                mode,
-                target,
-            )
-            await self._audit(
-                conn,
-                actor,
-                actor.company_id,
-                "employee.forward",
-                f"employee {employee_id}",
-                old={"mode": row["forward_mode"], "mobile": row["mobile"]},
-                new={"mode": mode, "mobile": target},
-            )
-        return target
-
-    async def calls(
-        self, actor: Actor, mine: bool, missed_only: bool = False, limit: int = 10
-    ) -> list[CallSummary]:
-        if not mine:
-            require(actor, Perm.VIEW_ALL_CALLS)
-            return await self.prov.list_calls(actor.company_id, limit, missed_only=missed_only)
-        employee_id = self._own(actor)
-        return await self.prov.list_calls(
-            actor.company_id, limit, employee_id=employee_id, missed_only=missed_only
-        )
 
     async def audit_log(self, actor: Actor, limit: int = 20) -> list[AuditEntry]:
         require(actor, Perm.VIEW_AUDIT)
