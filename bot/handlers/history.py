@@ -107,7 +107,7 @@ async def call_card(
     await query.message.answer(
         tr(
             "call-card",
-            id=c.id,
+            id=str(c.id),
             direction=c.direction,
             caller=c.caller,
             callee=c.callee,

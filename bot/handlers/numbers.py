@@ -37,7 +37,7 @@ async def trunks(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tr
         lines.append(
             tr(
                 "trunk-line",
-                id=trunk.id,
+                id=str(trunk.id),
                 name=trunk.name,
                 host=f"{trunk.host}:{trunk.port}",
                 status=status,
@@ -82,7 +82,7 @@ async def trunk_add(
             username=args.username,
             password=args.password,
         )
-    await message.answer(tr("trunk-added", id=trunk.id, name=trunk.name))
+    await message.answer(tr("trunk-added", id=str(trunk.id), name=trunk.name))
 
 
 @routes.message(Command("numbers"))
@@ -96,7 +96,8 @@ async def numbers(message: Message, actor: Actor | None, cabinet: Cabinet, tr: T
         return
     lines = [tr("numbers-title")]
     lines += [
-        tr("number-line", number=n.number, ext=n.target_ext or "—", trunk=n.trunk_id) for n in rows
+        tr("number-line", number=n.number, ext=n.target_ext or "—", trunk=str(n.trunk_id))
+        for n in rows
     ]
     for part in chunks(lines):
         await message.answer(part)
@@ -116,3 +117,18 @@ async def number_add(
         return
     n = await cabinet.add_number(actor, number, trunk_id, ext)
     await message.answer(tr("number-added", number=n.number, ext=n.target_ext or ext))
+
+
+@routes.message(Command("number_route"))
+async def number_route(
+    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    words = (command.args or "").split()
+    if len(words) != 2:
+        await message.answer(tr("usage", usage="/number_route +74951234567 EXT"))
+        return
+    n = await cabinet.route_number(actor, words[0], words[1])
+    await message.answer(tr("number-added", number=n.number, ext=n.target_ext or words[1]))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pbx.errors import ValidationError
+import asyncpg
+
+from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
 from pbx.services.provisioning import CallSummary, Provisioning, SipCredentials
@@ -58,6 +60,41 @@ class NumbersArea(CabinetBase):
                 new={"trunk": trunk_id, "ext": num.target_ext},
             )
         return num
+
+    async def route_number(self, actor: Actor, number: str, ext: str) -> Number:
+        """Send a company number's calls to another extension."""
+        require(actor, Perm.MANAGE_NUMBERS)
+        digits = v.normalize_number(number)
+        target = v.validate_ext(ext)
+        async with self._tx() as conn:
+            row = await conn.fetchrow(
+                "SELECT target_ext FROM numbers WHERE company_id = $1 AND number = $2 FOR UPDATE",
+                actor.company_id,
+                digits,
+            )
+            if row is None:
+                raise NotFound(
+                    f"number {digits} is not this company's", key="no_such_number", number=digits
+                )
+            try:
+                await conn.execute(
+                    "UPDATE numbers SET target_ext = $3 WHERE company_id = $1 AND number = $2",
+                    actor.company_id,
+                    digits,
+                    target,
+                )
+            except asyncpg.ForeignKeyViolationError:
+                raise NotFound(f"no extension {target}", key="no_such_ext", ext=target) from None
+            await self._audit(
+                conn,
+                actor,
+                actor.company_id,
+                "number.route",
+                digits,
+                old={"ext": row["target_ext"]},
+                new={"ext": target},
+            )
+        return next(n for n in await self.prov.list_numbers(actor.company_id) if n.number == digits)
 
 
 class SelfServiceArea(CabinetBase):

@@ -238,9 +238,17 @@ class Provisioning:
             async with self._tx() as conn:
                 await self._company(conn, company_id, lock=True)
                 if await trunks.get(conn, company_id, trunk_id) is None:
-                    raise NotFound(f"trunk {trunk_id} not found in company {company_id}")
+                    raise NotFound(
+                        f"trunk {trunk_id} not found in company {company_id}",
+                        key="no_such_trunk",
+                        trunk=str(trunk_id),
+                    )
                 if not await employees.ext_taken(conn, company_id, ext):
-                    raise NotFound(f"extension {ext} not found in company {company_id}")
+                    raise NotFound(
+                        f"extension {ext} not found in company {company_id}",
+                        key="no_such_ext",
+                        ext=ext,
+                    )
                 owner = await numbers.owner(conn, digits)
                 if owner is not None:
                     raise _number_taken(digits, owner == company_id)
@@ -285,9 +293,13 @@ class Provisioning:
 
 def _number_taken(number: str, ours: bool) -> ValidationError:
     if ours:
-        return ValidationError(f"number {number} is already added to this company")
+        return ValidationError(
+            f"number {number} is already added to this company", key="number_ours", number=number
+        )
     return ValidationError(
-        f"number {number} belongs to another company: check the number or ask support"
+        f"number {number} belongs to another company: check the number or ask support",
+        key="number_taken",
+        number=number,
     )
 
 

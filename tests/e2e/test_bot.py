@@ -307,3 +307,38 @@ async def test_trunks_and_numbers_from_the_bot(
         await registrar.stop()
         await carrier.close()
         await desk.close()
+
+
+async def test_chat_ops_with_good_and_bad_arguments(env: BotEnv) -> None:
+    owner = TgUser(700061, "Ops")
+    await onboard(env, owner, "Ops Co")
+    added = await env.say(owner, f"/trunk_add office {CARRIER_IP}:25294 ip")
+    trunk = re.search(r"#(\d+)", added)
+    assert trunk, added
+    script = [
+        ("/employee_add Anna 160 anna@example.com", "extension 160"),
+        ("/employee_edit 160", "Usage: /employee_edit"),
+        ("/employee_edit 999 name X", "no employee with extension 999"),
+        ("/employee_edit 160 mobile +79161112233", "mobile 79161112233"),
+        ("/employee_edit 160 email nope", "not a valid e-mail"),
+        ("/employee_disable x1", "not a valid extension"),
+        ("/employee_disable 160", "disabled"),
+        ("/employee_enable 160", "enabled"),
+        ("/invite 160 boss", "Usage: /invite"),
+        ("/trunk_add x", "Usage: /trunk_add"),
+        ("/number_add +74951110000 x 160", "Usage: /number_add"),
+        ("/number_add +74951110000 99999 160", "no trunk #99999"),
+        (f"/number_add +74951110000 {trunk.group(1)} 160", "74951110000 now ring 160"),
+        (f"/number_add +74951110000 {trunk.group(1)} 160", "already one of your numbers"),
+        ("/number_route +70000000000 160", "not one of your company's numbers"),
+        ("/number_route +74951110000 161", "no employee with extension 161"),
+        ("/forward sometimes", "Usage: /forward"),
+        ("/language fr", "Usage: /language"),
+        ("/calls sideways", "Unknown filter"),
+        ("/employee_remove", "Usage: /employee_remove"),
+        ("/employee_remove 160", "Removed Anna"),
+        ("/numbers", "74951110000 → —"),  # the number stays, unrouted
+    ]
+    for command, expected in script:
+        answer = await env.say(owner, command)
+        assert expected in answer, (command, answer)

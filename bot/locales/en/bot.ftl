@@ -114,7 +114,7 @@ numbers-empty = No numbers yet. Add one: /number_add +74951234567 TRUNK_ID EXT
 number-line = { $number } → { $ext } (trunk #{ $trunk })
 number-added = Calls to { $number } now ring { $ext }.
 help-numbers = /trunks, /trunk_add NAME HOST[:PORT] LOGIN PASSWORD (or: ip [IP …]) — carrier trunks
-    /numbers, /number_add NUMBER TRUNK_ID EXT — company numbers
+    /numbers, /number_add NUMBER TRUNK_ID EXT, /number_route NUMBER EXT — company numbers
 call-card = Call #{ $id } ({ $direction })
     { $caller } → { $callee }
     Started: { $started }
@@ -139,3 +139,7 @@ menu-help = ❓ Help
 not-understood = I did not understand that. /help lists the commands, /menu shows buttons.
 answer-expected = Please answer the question above with text (or /start to begin again).
 button-expired = This button is no longer active.
+err-no_such_trunk = There is no trunk #{ $trunk } in your company: see /trunks.
+err-no_such_number = { $number } is not one of your company's numbers: see /numbers.
+err-number_ours = { $number } is already one of your numbers: to send it elsewhere use /number_route.
+err-number_taken = { $number } belongs to another company: check the number.

@@ -114,7 +114,7 @@ numbers-empty = Номеров пока нет. Добавьте: /number_add +7
 number-line = { $number } → { $ext } (транк #{ $trunk })
 number-added = Звонки на { $number } теперь идут на { $ext }.
 help-numbers = /trunks, /trunk_add ИМЯ ХОСТ[:ПОРТ] ЛОГИН ПАРОЛЬ (или: ip [IP …]) — транки операторов
-    /numbers, /number_add НОМЕР ID_ТРАНКА ВНУТР_НОМЕР — номера компании
+    /numbers, /number_add НОМЕР ID_ТРАНКА ВНУТР_НОМЕР, /number_route НОМЕР ВНУТР_НОМЕР — номера компании
 call-card = Звонок #{ $id } ({ $direction })
     { $caller } → { $callee }
     Начало: { $started }
@@ -139,3 +139,7 @@ menu-help = ❓ Помощь
 not-understood = Не понял. Команды — /help, кнопки — /menu.
 answer-expected = Ответьте, пожалуйста, текстом на вопрос выше (или /start, чтобы начать заново).
 button-expired = Эта кнопка больше не действует.
+err-no_such_trunk = Транка #{ $trunk } в вашей компании нет: см. /trunks.
+err-no_such_number = { $number } — не номер вашей компании: см. /numbers.
+err-number_ours = { $number } уже ваш номер: чтобы направить его на другой, используйте /number_route.
+err-number_taken = { $number } принадлежит другой компании: проверьте номер.
