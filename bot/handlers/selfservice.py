@@ -4,16 +4,24 @@ company calls and the audit log for the roles that may see them."""
 from __future__ import annotations
 
 import io
+import json
 
 import qrcode
+from aiogram import F
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from qrcode.image.pure import PyPNGImage
 
 from bot import chatops
 from bot.chatops import Usage
-from bot.i18n import Translator, chunks
+from bot.i18n import TELEGRAM_LIMIT, Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 from pbx.services.provisioning import CallSummary, SipCredentials
@@ -114,25 +122,57 @@ async def calls(
     await message.answer(call_lines(tr, await cabinet.calls(actor, mine=True, missed_only=missed)))
 
 
-@routes.message(Command("audit"))
-async def audit(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
-    entries = await cabinet.audit_log(actor)
+AUDIT_PAGE = 10
+
+
+def _value(value: object) -> str:
+    return "—" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+async def audit_page(
+    actor: Actor, cabinet: Cabinet, tr: Translator, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    entries = await cabinet.audit_log(actor, AUDIT_PAGE + 1, page * AUDIT_PAGE)
     if not entries:
-        await message.answer(tr("audit-empty"))
-        return
+        return tr("audit-empty"), None
     lines = [tr("audit-title")]
     lines += [
         tr(
             "audit-line",
             when=e.at.strftime("%m-%d %H:%M"),
-            who=str(e.actor_tg_id or "—"),
+            who=e.actor_name or str(e.actor_tg_id or "—"),
             action=e.action,
             target=e.target,
+            old=_value(e.old_value),
+            new=_value(e.new_value),
         )
-        for e in entries
+        for e in entries[:AUDIT_PAGE]
     ]
-    for part in chunks(lines):
-        await message.answer(part)
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(text="◀", callback_data=f"audit:{page - 1}"))
+    if len(entries) > AUDIT_PAGE:
+        nav.append(InlineKeyboardButton(text="▶", callback_data=f"audit:{page + 1}"))
+    markup = InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+    return "\n".join(lines)[:TELEGRAM_LIMIT], markup
+
+
+@routes.message(Command("audit"))
+async def audit(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
+    if actor is None:
+        await message.answer(tr("not-member"))
+        return
+    text, markup = await audit_page(actor, cabinet, tr, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+@routes.callback_query(F.data.startswith("audit:"))
+async def audit_turn(
+    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator
+) -> None:
+    await query.answer()
+    if actor is None or not isinstance(query.message, Message) or query.data is None:
+        return
+    page = int(query.data[6:]) if query.data[6:].isdigit() else 0
+    text, markup = await audit_page(actor, cabinet, tr, page)
+    await query.message.edit_text(text, reply_markup=markup)

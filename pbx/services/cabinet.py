@@ -311,13 +311,17 @@ class Cabinet(NumbersArea, SelfServiceArea):
             )
         return employee
 
-    async def audit_log(self, actor: Actor, limit: int = 20) -> list[AuditEntry]:
+    async def audit_log(self, actor: Actor, limit: int = 20, offset: int = 0) -> list[AuditEntry]:
+        """Newest first: who (Telegram user), what, when, old → new."""
         require(actor, Perm.VIEW_AUDIT)
         rows = await self.pool.fetch(
-            """SELECT at, actor_tg_id, action, target, old_value, new_value FROM audit_log
-                WHERE company_id = $1 ORDER BY id DESC LIMIT $2""",
+            """SELECT a.at, a.actor_tg_id, a.action, a.target, a.old_value, a.new_value,
+                      COALESCE(u.first_name, '') AS actor_name
+                 FROM audit_log a LEFT JOIN tg_users u ON u.tg_id = a.actor_tg_id
+                WHERE a.company_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3""",
             actor.company_id,
             limit,
+            offset,
         )
         return [
             AuditEntry(
@@ -327,6 +331,7 @@ class Cabinet(NumbersArea, SelfServiceArea):
                 r["target"],
                 json.loads(r["old_value"]) if r["old_value"] else None,
                 json.loads(r["new_value"]) if r["new_value"] else None,
+                r["actor_name"],
             )
             for r in rows
         ]

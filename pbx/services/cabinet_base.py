@@ -86,6 +86,7 @@ class AuditEntry:
     target: str
     old_value: Any
     new_value: Any
+    actor_name: str = ""
 
 
 def require(actor: Actor, perm: Perm) -> None:

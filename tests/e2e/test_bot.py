@@ -156,6 +156,7 @@ async def test_owner_to_employee_to_ringing_phone(
 
         audit = await env.say(owner, "/audit")
         assert "employee.add" in audit and "invite.join" in audit
+        assert "Olga: employee.add ext 105: —" in audit and '"name": "Ivan Petrov"' in audit
         listing = await env.say(owner, "/employees")
         assert "105 — Ivan Petrov" in listing and "online" in listing
     finally:
@@ -338,7 +339,17 @@ async def test_chat_ops_with_good_and_bad_arguments(env: BotEnv) -> None:
         ("/employee_remove", "Usage: /employee_remove"),
         ("/employee_remove 160", "Removed Anna"),
         ("/numbers", "74951110000 → —"),  # the number stays, unrouted
+        ("/employee_add Bob 161", "extension 161"),
+        ("/employee_add Cat 162", "extension 162"),
+        ("/employee_add Dan 163", "extension 163"),
     ]
     for command, expected in script:
         answer = await env.say(owner, command)
         assert expected in answer, (command, answer)
+    audit = await env.say_message(owner, "/audit")
+    assert ("▶", "audit:1") in audit.buttons  # more than a page of changes
+    first_page = audit.text
+    await env.tg.press(owner, audit, "audit:1")
+    older = await env.tg.next_message(owner.id)
+    assert older.method == "editMessageText" and older.text != first_page
+    assert "company.create" in older.text and ("◀", "audit:0") in older.buttons

@@ -73,7 +73,7 @@ call-line = { $when } { $direction ->
 }
 audit-title = Recent changes:
 audit-empty = No changes recorded yet.
-audit-line = { $when } { $who }: { $action } { $target }
+audit-line = { $when } { $who }: { $action } { $target }: { $old } → { $new }
 language-set = Language: English.
 usage = Usage: { $usage }
 not-member = You are not in a company yet. Open the invite link from your administrator, or /start to create a company.

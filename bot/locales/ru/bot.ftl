@@ -73,7 +73,7 @@ call-line = { $when } { $direction ->
 }
 audit-title = Последние изменения:
 audit-empty = Изменений пока нет.
-audit-line = { $when } { $who }: { $action } { $target }
+audit-line = { $when } { $who }: { $action } { $target }: { $old } → { $new }
 language-set = Язык: русский.
 usage = Использование: { $usage }
 not-member = Вы ещё не в компании. Откройте ссылку-приглашение от администратора или нажмите /start, чтобы создать компанию.
