@@ -13,11 +13,8 @@ from pbx.services.cabinet import Actor, Cabinet, Perm, TgUser
 routes = Routes("common")
 
 
-@routes.message(Command("help"))
-async def help_(message: Message, actor: Actor | None, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
+@routes.message(Command("help"), member=True)
+async def help_(message: Message, actor: Actor, tr: Translator) -> None:
     parts = [tr("help-title", role=tr(f"role-{actor.role}")), tr("help-common")]
     if actor.employee_id is not None:
         parts.append(tr("help-employee"))

@@ -16,18 +16,8 @@ routes = Routes("employees")
 INVITE_ROLES = ("employee", "supervisor", "admin")
 
 
-async def _member(message: Message, actor: Actor | None, tr: Translator) -> Actor | None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-    return actor
-
-
-@routes.message(Command("employees"))
-async def employees(
-    message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator
-) -> None:
-    if not (actor := await _member(message, actor, tr)):
-        return
+@routes.message(Command("employees"), member=True)
+async def employees(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     people = await cabinet.list_employees(actor)
     if not people:
         await message.answer(tr("employees-empty"))
@@ -48,12 +38,10 @@ async def employees(
         await message.answer(part)
 
 
-@routes.message(Command("employee_add"))
+@routes.message(Command("employee_add"), member=True)
 async def employee_add(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if not (actor := await _member(message, actor, tr)):
-        return
     try:
         args = chatops.employee_add(command.args)
     except Usage:
@@ -65,12 +53,10 @@ async def employee_add(
     await message.answer(tr("employee-added", name=e.name, ext=e.ext or ""))
 
 
-@routes.message(Command("employee_remove"))
+@routes.message(Command("employee_remove"), member=True)
 async def employee_remove(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if not (actor := await _member(message, actor, tr)):
-        return
     try:
         ext = chatops.one_word(command.args)
     except Usage:
@@ -80,12 +66,10 @@ async def employee_remove(
     await message.answer(tr("employee-removed", name=e.name, ext=e.ext or ext))
 
 
-@routes.message(Command("employee_edit"))
+@routes.message(Command("employee_edit"), member=True)
 async def employee_edit(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if not (actor := await _member(message, actor, tr)):
-        return
     words = (command.args or "").split(maxsplit=2)
     if len(words) != 3 or words[1].lower() not in ("name", "email", "mobile"):
         await message.answer(tr("usage", usage="/employee_edit 105 name|email|mobile VALUE"))
@@ -102,12 +86,10 @@ async def employee_edit(
     )
 
 
-@routes.message(Command("employee_disable", "employee_enable"))
+@routes.message(Command("employee_disable", "employee_enable"), member=True)
 async def employee_enable(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if not (actor := await _member(message, actor, tr)):
-        return
     on = command.command == "employee_enable"
     try:
         ext = chatops.one_word(command.args)
@@ -118,17 +100,15 @@ async def employee_enable(
     await message.answer(tr("employee-enabled", ext=e.ext or ext, on="yes" if on else "no"))
 
 
-@routes.message(Command("invite"))
+@routes.message(Command("invite"), member=True)
 async def invite(
     message: Message,
     command: CommandObject,
-    actor: Actor | None,
+    actor: Actor,
     cabinet: Cabinet,
     tr: Translator,
     bot: Bot,
 ) -> None:
-    if not (actor := await _member(message, actor, tr)):
-        return
     try:
         ext, role = chatops.word_and_optional(command.args)
         if role is not None and role.lower() not in INVITE_ROLES:

@@ -7,12 +7,18 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import Translator
 from bot.routes import Routes
+from pbx.services.cabinet import Actor
 
 routes = Routes("fallback")
 
 
 @routes.message()
-async def not_understood(message: Message, tr: Translator, state: FSMContext) -> None:
+async def not_understood(
+    message: Message, tr: Translator, state: FSMContext, actor: Actor | None
+) -> None:
+    if actor is None and await state.get_state() is None:
+        await message.answer(tr("not-member"))  # a member's command from a stranger
+        return
     if await state.get_state() is not None:
         await message.answer(tr("answer-expected"))  # a dialogue waits for text
         return

@@ -49,18 +49,15 @@ def _render(
     return "\n".join(lines), markup
 
 
-@routes.message(Command("calls", "missed"))
+@routes.message(Command("calls", "missed"), member=True)
 async def calls(
     message: Message,
     command: CommandObject,
-    actor: Actor | None,
+    actor: Actor,
     cabinet: Cabinet,
     tr: Translator,
     state: FSMContext,
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     f = parse_filter(command.args)
     if command.command == "missed":
         f = replace(f, missed=True)
@@ -81,12 +78,12 @@ async def send_first_page(
     await message.answer(text, reply_markup=markup)
 
 
-@routes.callback_query(F.data.startswith("hist:"))
+@routes.callback_query(F.data.startswith("hist:"), member=True)
 async def turn_page(
-    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator, state: FSMContext
+    query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator, state: FSMContext
 ) -> None:
     await query.answer()
-    if actor is None or not isinstance(query.message, Message) or query.data is None:
+    if not isinstance(query.message, Message) or query.data is None:
         return
     page = max(0, int(query.data[5:]) if query.data[5:].isdigit() else 0)
     f = CallFilter.from_dict((await state.get_data()).get("history", {}))
@@ -95,12 +92,10 @@ async def turn_page(
     await query.message.edit_text(text, reply_markup=markup)
 
 
-@routes.callback_query(F.data.startswith("call:"))
-async def call_card(
-    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator
-) -> None:
+@routes.callback_query(F.data.startswith("call:"), member=True)
+async def call_card(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     await query.answer()
-    if actor is None or not isinstance(query.message, Message) or query.data is None:
+    if not isinstance(query.message, Message) or query.data is None:
         return
     call_id = int(query.data[5:]) if query.data[5:].isdigit() else 0
     c = await History(cabinet.pool).card(actor, call_id)

@@ -40,21 +40,18 @@ def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
     )
 
 
-@routes.message(Command("menu"))
-async def menu(message: Message, actor: Actor | None, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
+@routes.message(Command("menu"), member=True)
+async def menu(message: Message, actor: Actor, tr: Translator) -> None:
     await message.answer(tr("menu-title"), reply_markup=menu_markup(actor, tr))
 
 
-@routes.callback_query(F.data.startswith("menu:"))
+@routes.callback_query(F.data.startswith("menu:"), member=True)
 async def pressed(
-    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator, state: FSMContext
+    query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator, state: FSMContext
 ) -> None:
     await query.answer()
     message = query.message
-    if actor is None or not isinstance(message, Message) or query.data is None:
+    if not isinstance(message, Message) or query.data is None:
         return
     action = query.data[5:]
     # Each button runs the command's own handler: one code path, one set of checks.

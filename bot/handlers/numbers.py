@@ -17,11 +17,8 @@ from pbx.services.cabinet import Actor, Cabinet
 routes = Routes("numbers")
 
 
-@routes.message(Command("trunks"))
-async def trunks(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
+@routes.message(Command("trunks"), member=True)
+async def trunks(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     rows = await cabinet.list_trunks(actor)
     if not rows:
         await message.answer(tr("trunks-empty"))
@@ -47,13 +44,10 @@ async def trunks(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tr
         await message.answer(part)
 
 
-@routes.message(Command("trunk_add"))
+@routes.message(Command("trunk_add"), member=True)
 async def trunk_add(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     try:
         args = chatops.trunk_add(command.args)
     except Usage:
@@ -85,11 +79,8 @@ async def trunk_add(
     await message.answer(tr("trunk-added", id=str(trunk.id), name=trunk.name))
 
 
-@routes.message(Command("numbers"))
-async def numbers(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
+@routes.message(Command("numbers"), member=True)
+async def numbers(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     rows = await cabinet.list_numbers(actor)
     if not rows:
         await message.answer(tr("numbers-empty"))
@@ -103,13 +94,10 @@ async def numbers(message: Message, actor: Actor | None, cabinet: Cabinet, tr: T
         await message.answer(part)
 
 
-@routes.message(Command("number_add"))
+@routes.message(Command("number_add"), member=True)
 async def number_add(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     try:
         number, trunk_id, ext = chatops.number_add(command.args)
     except Usage:
@@ -119,13 +107,10 @@ async def number_add(
     await message.answer(tr("number-added", number=n.number, ext=n.target_ext or ext))
 
 
-@routes.message(Command("number_route"))
+@routes.message(Command("number_route"), member=True)
 async def number_route(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     words = (command.args or "").split()
     if len(words) != 2:
         await message.answer(tr("usage", usage="/number_route +74951234567 EXT"))

@@ -36,11 +36,8 @@ def sip_qr_png(c: SipCredentials) -> bytes:
     return out.getvalue()
 
 
-@routes.message(Command("my_sip"))
-async def my_sip(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
+@routes.message(Command("my_sip"), member=True)
+async def my_sip(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     if message.chat.type != ChatType.PRIVATE:
         await message.answer(tr("sip-private-only"))
         return
@@ -60,13 +57,10 @@ async def my_sip(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Tr
     )
 
 
-@routes.message(Command("dnd"))
+@routes.message(Command("dnd"), member=True)
 async def dnd(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     try:
         on = chatops.one_word(command.args, ("on", "off")) == "on"
     except Usage:
@@ -76,13 +70,10 @@ async def dnd(
     await message.answer(tr("dnd-set", on="yes" if on else "no"))
 
 
-@routes.message(Command("forward"))
+@routes.message(Command("forward"), member=True)
 async def forward(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     try:
         mode, mobile = chatops.word_and_optional(command.args, ("off", "always", "unregistered"))
     except Usage:
@@ -111,13 +102,10 @@ def call_lines(tr: Translator, calls: list[CallSummary]) -> str:
     return "\n".join(lines)
 
 
-@routes.message(Command("my_calls", "my_missed"))
+@routes.message(Command("my_calls", "my_missed"), member=True)
 async def calls(
-    message: Message, command: CommandObject, actor: Actor | None, cabinet: Cabinet, tr: Translator
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
     missed = command.command.endswith("missed")
     await message.answer(call_lines(tr, await cabinet.calls(actor, mine=True, missed_only=missed)))
 
@@ -157,21 +145,16 @@ async def audit_page(
     return "\n".join(lines)[:TELEGRAM_LIMIT], markup
 
 
-@routes.message(Command("audit"))
-async def audit(message: Message, actor: Actor | None, cabinet: Cabinet, tr: Translator) -> None:
-    if actor is None:
-        await message.answer(tr("not-member"))
-        return
+@routes.message(Command("audit"), member=True)
+async def audit(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     text, markup = await audit_page(actor, cabinet, tr, 0)
     await message.answer(text, reply_markup=markup)
 
 
-@routes.callback_query(F.data.startswith("audit:"))
-async def audit_turn(
-    query: CallbackQuery, actor: Actor | None, cabinet: Cabinet, tr: Translator
-) -> None:
+@routes.callback_query(F.data.startswith("audit:"), member=True)
+async def audit_turn(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     await query.answer()
-    if actor is None or not isinstance(query.message, Message) or query.data is None:
+    if not isinstance(query.message, Message) or query.data is None:
         return
     page = int(query.data[6:]) if query.data[6:].isdigit() else 0
     text, markup = await audit_page(actor, cabinet, tr, page)
