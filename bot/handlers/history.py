@@ -71,9 +71,11 @@ async def send_first_page(
     tr: Translator,
     state: FSMContext,
     f: CallFilter,
+    mine: bool = False,
 ) -> None:
-    cards, more = await History(cabinet.pool).page(actor, f, 0)
-    await state.update_data(history=f.to_dict())  # the filter the page buttons continue
+    cards, more = await History(cabinet.pool).page(actor, f, 0, mine)
+    # The filter (and whose calls) the page buttons continue with.
+    await state.update_data(history=f.to_dict(), history_mine=mine)
     text, markup = _render(tr, cards, 0, more)
     await message.answer(text, reply_markup=markup)
 
@@ -86,8 +88,9 @@ async def turn_page(
     if not isinstance(query.message, Message) or query.data is None:
         return
     page = max(0, int(query.data[5:]) if query.data[5:].isdigit() else 0)
-    f = CallFilter.from_dict((await state.get_data()).get("history", {}))
-    cards, more = await History(cabinet.pool).page(actor, f, page)
+    data = await state.get_data()
+    f = CallFilter.from_dict(data.get("history", {}))
+    cards, more = await History(cabinet.pool).page(actor, f, page, bool(data.get("history_mine")))
     text, markup = _render(tr, cards, page, more)
     await query.message.edit_text(text, reply_markup=markup)
 

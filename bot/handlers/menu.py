@@ -62,8 +62,7 @@ async def pressed(
             message, actor, cabinet, tr, state, CallFilter(missed=action == "missed")
         )
     elif action == "my_calls":
-        calls = await cabinet.calls(actor, mine=True)
-        await message.answer(selfservice.call_lines(tr, calls))
+        await history.send_first_page(message, actor, cabinet, tr, state, CallFilter(), mine=True)
     elif action == "my_sip":
         await selfservice.my_sip(message, actor, cabinet, tr)
     elif action in ("dnd_on", "dnd_off"):

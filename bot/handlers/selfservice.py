@@ -10,6 +10,7 @@ import qrcode
 from aiogram import F
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -21,10 +22,12 @@ from qrcode.image.pure import PyPNGImage
 
 from bot import chatops
 from bot.chatops import Usage
+from bot.handlers.history import send_first_page
 from bot.i18n import TELEGRAM_LIMIT, Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
-from pbx.services.provisioning import CallSummary, SipCredentials
+from pbx.services.history import CallFilter
+from pbx.services.provisioning import SipCredentials
 
 routes = Routes("selfservice")
 
@@ -83,31 +86,17 @@ async def forward(
     await message.answer(tr("forward-set", mode=mode, mobile=target or ""))
 
 
-def call_lines(tr: Translator, calls: list[CallSummary]) -> str:
-    if not calls:
-        return tr("calls-empty")
-    lines = [tr("calls-title")]
-    lines += [
-        tr(
-            "call-line",
-            when=c.started_at.strftime("%m-%d %H:%M"),
-            direction=c.direction,
-            caller=c.caller,
-            callee=c.callee,
-            result=c.result,
-            talk=c.talk_seconds,
-        )
-        for c in calls
-    ]
-    return "\n".join(lines)
-
-
 @routes.message(Command("my_calls", "my_missed"), member=True)
-async def calls(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+async def my_calls(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    cabinet: Cabinet,
+    tr: Translator,
+    state: FSMContext,
 ) -> None:
-    missed = command.command.endswith("missed")
-    await message.answer(call_lines(tr, await cabinet.calls(actor, mine=True, missed_only=missed)))
+    f = CallFilter(missed=command.command.endswith("missed"))
+    await send_first_page(message, actor, cabinet, tr, state, f, mine=True)
 
 
 AUDIT_PAGE = 10

@@ -10,7 +10,7 @@ import asyncpg
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
-from pbx.services.provisioning import CallSummary, Provisioning, SipCredentials
+from pbx.services.provisioning import Provisioning, SipCredentials
 from storage.numbers import Number
 from storage.trunks import Trunk
 
@@ -182,14 +182,3 @@ class SelfServiceArea(CabinetBase):
                 new={"mode": mode, "mobile": target},
             )
         return target
-
-    async def calls(
-        self, actor: Actor, mine: bool, missed_only: bool = False, limit: int = 10
-    ) -> list[CallSummary]:
-        if not mine:
-            require(actor, Perm.VIEW_ALL_CALLS)
-            return await self.prov.list_calls(actor.company_id, limit, missed_only=missed_only)
-        employee_id = self._own(actor)
-        return await self.prov.list_calls(
-            actor.company_id, limit, employee_id=employee_id, missed_only=missed_only
-        )

@@ -88,9 +88,9 @@ class CallCard:
     trunk: str | None
 
 
-def _scope(actor: Actor) -> int | None:
+def _scope(actor: Actor, mine: bool = False) -> int | None:
     """None: the whole company's calls; else only this employee's."""
-    if actor.can(Perm.VIEW_ALL_CALLS):
+    if actor.can(Perm.VIEW_ALL_CALLS) and not mine:
         return None
     if actor.employee_id is None:
         raise ValidationError("you have no phone profile in this company", key="no_profile")
@@ -116,10 +116,12 @@ class History:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def page(self, actor: Actor, f: CallFilter, page: int = 0) -> tuple[list[CallCard], bool]:
+    async def page(
+        self, actor: Actor, f: CallFilter, page: int = 0, mine: bool = False
+    ) -> tuple[list[CallCard], bool]:
         """One page (newest first) and whether there is a next one. Employees see only
         their own calls; owners, admins and supervisors the company's."""
-        own = _scope(actor)
+        own = _scope(actor, mine)
         rows = await self.pool.fetch(
             _SELECT
             + """ WHERE c.company_id = $1

@@ -263,14 +263,7 @@ class Provisioning:
 
     # Call history (written by the engine; read-only here)
 
-    async def list_calls(
-        self,
-        company_id: int,
-        limit: int = 20,
-        employee_id: int | None = None,
-        missed_only: bool = False,
-    ) -> list[CallSummary]:
-        """Newest first; optionally only one employee's calls, or only unanswered ones."""
+    async def list_calls(self, company_id: int, limit: int = 20) -> list[CallSummary]:
         if not 1 <= limit <= 1000:
             raise ValidationError(f"limit {limit} is invalid: use 1–1000")
         async with self._tx() as conn:
@@ -279,14 +272,9 @@ class Provisioning:
                 """SELECT id, direction, caller, callee, started_at, answered_at, ended_at,
                           result, hangup_cause, sip_code
                      FROM calls WHERE company_id = $1
-                      AND ($3::bigint IS NULL
-                           OR caller_employee_id = $3 OR callee_employee_id = $3)
-                      AND (NOT $4 OR (answered_at IS NULL AND direction <> 'outbound'))
                     ORDER BY started_at DESC, id DESC LIMIT $2""",
                 company_id,
                 limit,
-                employee_id,
-                missed_only,
             )
         return [_call(r) for r in rows]
 
