@@ -12,8 +12,8 @@ import asyncpg
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.cabinet import Actor, Perm
+from pbx.services.provisioning import talk_seconds
 
-DIRECTIONS = ("inbound", "outbound", "internal")
 PERIODS = ("today", "week", "month")
 PAGE = 10
 _RANGE = re.compile(r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$")
@@ -186,7 +186,7 @@ def _card(r: asyncpg.Record) -> CallCard:
         ended_at=r["ended_at"],
         result=r["result"],
         hangup_cause=r["hangup_cause"],
-        talk_seconds=int((r["ended_at"] - answered).total_seconds()) if answered else 0,
+        talk_seconds=talk_seconds(answered, r["ended_at"]),
         wait_seconds=int(((answered or r["ended_at"]) - r["started_at"]).total_seconds()),
         number=r["number"],
         trunk=r["trunk"],

@@ -291,9 +291,13 @@ def _number_taken(number: str, ours: bool) -> ValidationError:
     )
 
 
+def talk_seconds(answered: datetime | None, ended: datetime) -> int:
+    """Seconds of conversation: from answer to hang-up, 0 for an unanswered call."""
+    return int((ended - answered).total_seconds()) if answered else 0
+
+
 def _call(r: asyncpg.Record) -> CallSummary:
     answered = r["answered_at"]
-    talk = int((r["ended_at"] - answered).total_seconds()) if answered else 0
     return CallSummary(
         id=r["id"],
         direction=r["direction"],
@@ -305,5 +309,5 @@ def _call(r: asyncpg.Record) -> CallSummary:
         result=r["result"],
         hangup_cause=r["hangup_cause"],
         sip_code=r["sip_code"],
-        talk_seconds=talk,
+        talk_seconds=talk_seconds(answered, r["ended_at"]),
     )
