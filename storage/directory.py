@@ -28,6 +28,7 @@ def _did(r: asyncpg.Record) -> Did:
         number=r["number"],
         trunk_id=r["trunk_id"],
         target_ext=r["target_ext"],
+        scenario=bool(r.get("scenario", False)),
     )
 
 
@@ -61,7 +62,9 @@ class PgDirectory:
 
     async def did(self, number: str) -> Did | None:
         r = await self.pool.fetchrow(
-            """SELECT id AS did_id, company_id, number, trunk_id, target_ext
+            """SELECT id AS did_id, company_id, number, trunk_id, target_ext,
+                      (open_target IS NOT NULL OR greeting IS NOT NULL
+                       OR schedule_id IS NOT NULL) AS scenario
                  FROM numbers WHERE number = $1""",
             number,
         )

@@ -9,44 +9,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pbx.engine.events import (
     CalleeGone,
+    CallerAnswered,
     CallerGone,
     CallOffered,
+    DtmfReceived,
     EngineDied,
     EngineEvent,
     LegAnswered,
     LegFailed,
     LegRinging,
+    RecordingDone,
     Signalling,
     TrunkRegistration,
 )
-from pbx.engine.routing import Decision, Dial, Direction, Reject, Router
+from pbx.engine.plans import NumberPlan, Scenarios
+from pbx.engine.ringing import Leg, Reach, Ring, RingOutcome, single
+from pbx.engine.routing import Decision, Dial, Direction, Inbound, Reject, Router
+from pbx.engine.scenario import ScenarioRunner
+from pbx.engine.states import CallState, Result
 from pbx.errors import EngineUnavailable
 from pbx.logging import get_logger
 
 log = get_logger(__name__)
-
-
-class CallState(StrEnum):
-    ROUTING = "routing"
-    DIALING = "dialing"
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    ENDED = "ended"
-
-
-class Result(StrEnum):
-    ANSWERED = "answered"
-    MISSED = "missed"
-    BUSY = "busy"
-    FAILED = "failed"
-    NO_ANSWER = "no_answer"
 
 
 class TimerHandle(Protocol):
@@ -89,6 +79,17 @@ class CallRecord:
     caller_uri: str = ""
     callee_uri: str = ""
     callee_started_at: datetime | None = None
+    target: str = ""  # the scenario step that last handled the call ("group:sales")
+    concerned: tuple[int, ...] = ()  # employees to alert if nobody answered
+    lang: str = "en"
+
+    @property
+    def missed(self) -> bool:
+        """A client's call that nobody took (a voicemail is reported on its own)."""
+        return self.direction is Direction.INBOUND and self.result not in (
+            Result.ANSWERED,
+            Result.VOICEMAIL,
+        )
 
 
 RecordSink = Callable[[CallRecord], Awaitable[None]]
@@ -121,17 +122,32 @@ def failure_response(code: int) -> tuple[int, str, Result, str]:
     return 480, "Temporarily Unavailable", Result.FAILED, f"callee_failed_{code}"
 
 
+# What to do when nobody answered: (call, outcome, the last failure code).
+AfterRing = Callable[["Call", RingOutcome, int | None], Awaitable[None]]
+
+
 @dataclass
 class Call:
     offer: CallOffered
     started_at: datetime
     state: CallState = CallState.ROUTING
     decision: Decision | None = None
-    leg_id: str | None = None
-    leg_started_at: datetime | None = None
-    answered_at: datetime | None = None
-    timer: TimerHandle | None = None
+    ring: Ring | None = None
+    after_ring: AfterRing | None = None
+    ring_timers: list[TimerHandle] = field(default_factory=list)
     legs_made: int = 0
+    first_leg_at: datetime | None = None
+    answered_at: datetime | None = None
+    answered: Leg | None = None
+    caller_answered: bool = False  # the engine answered leg A itself
+    caller_gone: bool = False
+    plan: NumberPlan | None = None  # the number's scenario, for inbound calls
+    timer: TimerHandle | None = None  # the scenario's one pending timer
+    flow: Any = None  # the scenario step's own state (pbx.engine.scenario)
+    target: str = ""
+    concerned: set[int] = field(default_factory=set)
+    lang: str = "en"
+    result: Result | None = None  # set by a step that decides the outcome (voicemail)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -146,6 +162,7 @@ class CallManager:
         clock: Clock | None = None,
         no_answer_timeout: float = 30.0,
         presence: Presence | None = None,
+        scenarios: Scenarios | None = None,
     ) -> None:
         self.signalling = signalling
         self.router = router
@@ -153,6 +170,8 @@ class CallManager:
         self.clock = clock or SystemClock()
         self.no_answer_timeout = no_answer_timeout
         self.presence = presence
+        self.scenarios = scenarios
+        self.runner = ScenarioRunner(self)
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
         # Set when the service is stopping: hang-ups that follow are ours, not the users'.
@@ -162,9 +181,9 @@ class CallManager:
     # --- intake ---------------------------------------------------------------
     def on_event(self, event: EngineEvent) -> None:
         """Called on the asyncio loop for every adapter event; never blocks."""
-        self._spawn(self.handle(event))
+        self.spawn(self.handle(event))
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -186,30 +205,33 @@ class CallManager:
         if isinstance(event, CallOffered):
             await self._offered(event)
             return
-        if isinstance(event, TrunkRegistration):
-            return  # the service keeps trunk state; nothing to do for calls
+        if isinstance(event, TrunkRegistration | CallerAnswered):
+            return  # the service keeps trunk state; answering A needs no reaction
         call = self.calls.get(event.call_id)
         if call is None or call.state is CallState.ENDED:
             return
-        if isinstance(event, LegRinging) and event.leg_id == call.leg_id:
-            if call.state is CallState.DIALING:
-                call.state = CallState.RINGING
-        elif isinstance(event, LegAnswered) and event.leg_id == call.leg_id:
-            self._cancel_timer(call)
-            call.state = CallState.ANSWERED
-            call.answered_at = self.clock.now()
-            await self._mark_busy(call, True)
-        elif isinstance(event, LegFailed) and event.leg_id == call.leg_id:
-            await self._leg_failed(call, event.code)
+        if isinstance(event, LegRinging | LegAnswered | LegFailed):
+            leg = call.ring.live.get(event.leg_id) if call.ring else None
+            if leg is None or call.ring is None:
+                return  # a leg we already cancelled
+            if isinstance(event, LegRinging):
+                if call.state is CallState.DIALING:
+                    call.state = CallState.RINGING
+            elif isinstance(event, LegAnswered):
+                await self._leg_answered(call, call.ring, leg)
+            else:
+                await self._leg_failed(call, call.ring, leg, event.code)
         elif isinstance(event, CallerGone | CalleeGone) and self.stopping:
             await self._end_all("shutdown", call)
         elif isinstance(event, CallerGone):
-            if call.state is CallState.ANSWERED:
-                await self._finish(call, Result.ANSWERED, "caller_hangup", 200)
-            else:
-                await self._finish(call, Result.MISSED, "caller_cancel", 487)
-        elif isinstance(event, CalleeGone) and event.leg_id == call.leg_id:
-            await self._finish(call, Result.ANSWERED, "callee_hangup", 200)
+            await self._caller_gone(call)
+        elif isinstance(event, CalleeGone):
+            if call.answered is not None and event.leg_id == call.answered.leg_id:
+                await self.finish(call, Result.ANSWERED, "callee_hangup", 200)
+        elif isinstance(event, DtmfReceived):
+            await self.runner.digit(call, event.digit)
+        elif isinstance(event, RecordingDone):
+            await self.runner.recorded(call, event)
 
     # --- steps ------------------------------------------------------------------
     async def _offered(self, offer: CallOffered) -> None:
@@ -226,50 +248,137 @@ class CallManager:
         if call.state is CallState.ENDED:
             return  # the caller hung up while we were looking things up
         if isinstance(decision, Reject):
-            await self._command(
+            await self.command(
                 self.signalling.reject(offer.call_id, decision.code, decision.reason)
             )
             result = Result.BUSY if decision.code == 486 else Result.FAILED
-            await self._finish(call, result, decision.cause, decision.code)
+            await self.finish(call, result, decision.cause, decision.code)
             return
-        await self._dial(call, decision)
-
-    async def _dial(self, call: Call, dial: Dial) -> None:
-        call.legs_made += 1
-        call.leg_id = f"b{call.legs_made}"
-        call.leg_started_at = self.clock.now()
-        call.state = CallState.DIALING
-        call.timer = self.clock.call_later(
-            self.no_answer_timeout, lambda: self._spawn(self._no_answer(call))
-        )
-        await self._command(self.signalling.originate(call.offer.call_id, call.leg_id, dial.target))
-
-    async def _no_answer(self, call: Call) -> None:
-        if call.state not in (CallState.DIALING, CallState.RINGING) or call.leg_id is None:
+        if isinstance(decision, Inbound):
+            await self.runner.start(call, decision)
             return
-        call.timer = None
-        leg_id = call.leg_id
-        call.leg_id = None  # the CANCEL's 487 is ours, not news
-        await self._command(self.signalling.cancel_leg(call.offer.call_id, leg_id))
-        await self._command(self.signalling.reject(call.offer.call_id, 480, "No Answer"))
-        await self._finish(call, Result.NO_ANSWER, "no_answer_timeout", 480)
+        key = decision.callee_employee_id or 0
+        if key:
+            call.concerned.add(key)
+        ring = single(key, decision.target, decision.fallback, self.no_answer_timeout)
+        await self.start_ring(call, ring, self._dial_over)
 
-    async def _leg_failed(self, call: Call, code: int) -> None:
-        self._cancel_timer(call)
-        dial = call.decision
-        if (
-            code == 404
-            and isinstance(dial, Dial)
-            and dial.fallback is not None
-            and call.legs_made == 1
-        ):
-            # No phone registered: forward to the mobile as the employee asked.
-            call.decision = replace(dial, target=dial.fallback, fallback=None)
-            await self._dial(call, call.decision)
+    async def _dial_over(self, call: Call, outcome: RingOutcome, last_code: int | None) -> None:
+        """A plain call (no scenario) that nobody answered: tell the caller why."""
+        if outcome is RingOutcome.TIMEOUT:
+            await self.command(self.signalling.reject(call.offer.call_id, 480, "No Answer"))
+            await self.finish(call, Result.NO_ANSWER, "no_answer_timeout", 480)
             return
+        code = last_code or 480
         reply, reason, result, cause = failure_response(code)
-        await self._command(self.signalling.reject(call.offer.call_id, reply, reason))
-        await self._finish(call, result, cause, code)
+        await self.command(self.signalling.reject(call.offer.call_id, reply, reason))
+        await self.finish(call, result, cause, code)
+
+    # --- ringing ------------------------------------------------------------------
+    async def start_ring(self, call: Call, ring: Ring, after: AfterRing) -> None:
+        """Ring by `ring`'s plan; `after` runs if nobody answers."""
+        call.ring = ring
+        call.after_ring = after
+        if not call.caller_answered:
+            call.state = CallState.DIALING
+        self._cancel_ring_timers(call)
+        end = self.clock.call_later(
+            ring.timeout, lambda: self.spawn(self._ring_over(call, ring, RingOutcome.TIMEOUT))
+        )
+        call.ring_timers.append(end)
+        await self._ring_step(call, ring)
+
+    async def _ring_step(self, call: Call, ring: Ring) -> None:
+        while call.ring is ring and ring.winner is None and ring.has_next():
+            start, stop = ring.advance()
+            for leg in stop:
+                ring.live.pop(leg.leg_id, None)
+                await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
+            for reach in start:
+                await self._originate(call, ring, reach, reach.target)
+            if call.ring is not ring or ring.winner is not None:
+                return
+            if ring.live:
+                delay = ring.delay_to_next()
+                if delay is not None:
+                    self._arm_ring_timer(call, delay, lambda: self._ring_step(call, ring))
+                elif ring.tail is not None:
+                    self._arm_ring_timer(
+                        call, ring.tail, lambda: self._ring_over(call, ring, RingOutcome.TIMEOUT)
+                    )
+                return
+        if call.ring is ring and ring.winner is None and not ring.live:
+            await self._ring_over(call, ring, RingOutcome.FAILED)
+
+    def _arm_ring_timer(
+        self, call: Call, delay: float, step: Callable[[], Awaitable[None]]
+    ) -> None:
+        # Keep the overall timeout (the first timer); replace the step timer.
+        for timer in call.ring_timers[1:]:
+            timer.cancel()
+        del call.ring_timers[1:]
+        call.ring_timers.append(self.clock.call_later(delay, lambda: self.spawn(step())))
+
+    async def _originate(self, call: Call, ring: Ring, reach: Reach, target: Any) -> Leg:
+        call.legs_made += 1
+        leg = Leg(f"b{call.legs_made}", reach.key, target, self.clock.now())
+        if call.first_leg_at is None:
+            call.first_leg_at = leg.started_at
+        ring.live[leg.leg_id] = leg
+        await self.command(self.signalling.originate(call.offer.call_id, leg.leg_id, target))
+        return leg
+
+    async def _leg_answered(self, call: Call, ring: Ring, leg: Leg) -> None:
+        ring.winner = leg
+        ring.live.pop(leg.leg_id, None)
+        self._cancel_ring_timers(call)
+        self._cancel_timer(call)
+        for other in list(ring.live.values()):
+            await self.command(self.signalling.cancel_leg(call.offer.call_id, other.leg_id))
+        ring.live.clear()
+        call.ring = None
+        call.answered = leg
+        call.state = CallState.ANSWERED
+        call.answered_at = self.clock.now()
+        await self._mark_busy(call, True)
+
+    async def _leg_failed(self, call: Call, ring: Ring, leg: Leg, code: int) -> None:
+        ring.live.pop(leg.leg_id, None)
+        ring.last_code = code
+        reach = ring.reach.get(leg.key)
+        if code == 404 and reach is not None and reach.fallback and not leg.fallback_used:
+            # No phone registered: forward to the mobile as the employee asked.
+            new = await self._originate(call, ring, reach, reach.fallback)
+            new.fallback_used = True
+            return
+        if not ring.live:
+            self._cancel_step_timer(call)
+            await self._ring_step(call, ring)
+
+    async def _ring_over(self, call: Call, ring: Ring, outcome: RingOutcome) -> None:
+        if call.ring is not ring or ring.winner is not None or call.state is CallState.ENDED:
+            return
+        self._cancel_ring_timers(call)
+        for leg in list(ring.live.values()):
+            await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
+        ring.live.clear()
+        call.ring = None
+        if call.after_ring is not None:
+            await call.after_ring(call, outcome, ring.last_code)
+
+    async def _caller_gone(self, call: Call) -> None:
+        call.caller_gone = True
+        if call.state is CallState.ANSWERED:
+            await self.finish(call, Result.ANSWERED, "caller_hangup", 200)
+            return
+        if await self.runner.caller_gone(call):
+            return  # a voicemail is still being saved
+        if call.ring is not None:
+            self._cancel_ring_timers(call)
+            for leg in list(call.ring.live.values()):
+                await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
+            call.ring = None
+        await self.finish(call, Result.MISSED, "caller_cancel", 487)
 
     async def _engine_died(self, reason: str) -> None:
         self.engine_dead = reason
@@ -285,40 +394,57 @@ class CallManager:
 
     async def _end_all(self, cause: str, call: Call) -> None:
         answered = call.state is CallState.ANSWERED
-        await self._finish(call, Result.ANSWERED if answered else Result.FAILED, cause, None)
+        await self.finish(call, Result.ANSWERED if answered else Result.FAILED, cause, None)
 
     async def _mark_busy(self, call: Call, on: bool) -> None:
         d = call.decision
-        if self.presence is None or not isinstance(d, Dial):
+        if self.presence is None or d is None or d.company_id is None:
             return
-        people = [e for e in (d.caller_employee_id, d.callee_employee_id) if e is not None]
+        callee = call.answered.key if call.answered else 0
+        people = [e for e in (d.caller_employee_id, callee) if e]
         try:
             await self.presence.busy(d.company_id, people, on)
         except Exception as exc:  # presence is advisory; a Redis hiccup must not drop a call
             log.warning("presence_failed", error=repr(exc))
 
-    async def _command(self, command: Awaitable[None]) -> None:
+    async def command(self, command: Awaitable[None]) -> None:
         try:
             await command
         except EngineUnavailable as exc:
             log.error("engine_unavailable", error=str(exc))
+
+    def set_timer(self, call: Call, delay: float, step: Callable[[], Awaitable[None]]) -> None:
+        """The scenario's single timer: a new one replaces the old."""
+        self._cancel_timer(call)
+        call.timer = self.clock.call_later(delay, lambda: self.spawn(step()))
 
     def _cancel_timer(self, call: Call) -> None:
         if call.timer is not None:
             call.timer.cancel()
             call.timer = None
 
-    async def _finish(self, call: Call, result: Result, cause: str, code: int | None) -> None:
+    def _cancel_step_timer(self, call: Call) -> None:
+        for timer in call.ring_timers[1:]:
+            timer.cancel()
+        del call.ring_timers[1:]
+
+    def _cancel_ring_timers(self, call: Call) -> None:
+        for timer in call.ring_timers:
+            timer.cancel()
+        call.ring_timers.clear()
+
+    async def finish(self, call: Call, result: Result, cause: str, code: int | None) -> None:
         if call.state is CallState.ENDED:
             return
         was_answered = call.state is CallState.ANSWERED
         call.state = CallState.ENDED
         self._cancel_timer(call)
+        self._cancel_ring_timers(call)
         self.calls.pop(call.offer.call_id, None)
         if was_answered:
             await self._mark_busy(call, False)
         try:
-            record = self._record_of(call, result, cause, code)
+            record = self._record_of(call, call.result or result, cause, code)
             if record is not None:
                 await self.record(record)
         except Exception as exc:
@@ -334,6 +460,11 @@ class CallManager:
         if d is None or company_id is None or d.direction is None:
             return None  # nobody to bill or show it to: a stranger was refused
         offer = call.offer
+        leg = call.answered
+        target = leg.target if leg else (d.target if isinstance(d, Dial) else None)
+        callee_employee = leg.key if leg and leg.key else None
+        if callee_employee is None and isinstance(d, Dial):
+            callee_employee = d.callee_employee_id
         return CallRecord(
             sip_call_id=offer.call_id,
             company_id=company_id,
@@ -347,10 +478,13 @@ class CallManager:
             hangup_cause=cause,
             sip_code=code,
             caller_employee_id=d.caller_employee_id,
-            callee_employee_id=d.callee_employee_id if isinstance(d, Dial) else None,
+            callee_employee_id=callee_employee,
             trunk_id=d.trunk_id,
             number_id=d.number_id,
             caller_uri=f"sip:{offer.from_user}@{offer.from_host}",
-            callee_uri=(f"sip:{d.target.user}@{d.target.host}" if isinstance(d, Dial) else ""),
-            callee_started_at=call.leg_started_at,
+            callee_uri=f"sip:{target.user}@{target.host}" if target else "",
+            callee_started_at=leg.started_at if leg else call.first_leg_at,
+            target=call.target,
+            concerned=tuple(sorted(call.concerned)),
+            lang=call.lang,
         )

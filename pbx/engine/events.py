@@ -65,6 +65,30 @@ class CalleeGone:
 
 
 @dataclass(frozen=True)
+class CallerAnswered:
+    """Leg A was answered by the engine itself (greeting, IVR, voicemail, queue)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class DtmfReceived:
+    """An RFC 2833 digit from the caller (leg A), reported once per key press."""
+
+    call_id: str
+    digit: str
+
+
+@dataclass(frozen=True)
+class RecordingDone:
+    """A recording started with `start_recording` is complete as a WAV file."""
+
+    call_id: str
+    path: str
+    duration: float
+
+
+@dataclass(frozen=True)
 class TrunkRegistration:
     """Outcome of a REGISTER to a carrier (sent again before it expires)."""
 
@@ -87,6 +111,9 @@ EngineEvent = (
     | LegFailed
     | CallerGone
     | CalleeGone
+    | CallerAnswered
+    | DtmfReceived
+    | RecordingDone
     | TrunkRegistration
     | EngineDied
 )
@@ -109,7 +136,14 @@ class Target:
 
 class Signalling(Protocol):
     """Commands call logic gives to the SIP/media adapter. All are fire-and-forget
-    from the logic's point of view; outcomes come back as events."""
+    from the logic's point of view; outcomes come back as events.
+
+    Several B legs may ring at once (ring groups): each reports its own LegRinging/
+    LegAnswered/LegFailed; call logic cancels the others when one answers. The first
+    answered leg is bridged to leg A: if A is still ringing it gets the 200 OK; if the
+    engine already answered A (greeting, IVR, queue), the relay is re-pointed at leg B
+    and any playback stops, with no re-INVITE towards A.
+    """
 
     async def originate(self, call_id: str, leg_id: str, target: Target) -> None: ...
 
@@ -118,6 +152,24 @@ class Signalling(Protocol):
     async def cancel_leg(self, call_id: str, leg_id: str) -> None: ...
 
     async def hangup(self, call_id: str) -> None: ...
+
+    async def answer(self, call_id: str) -> None:
+        """Answer leg A with the relay's SDP; CallerAnswered follows."""
+        ...
+
+    async def play(self, call_id: str, prompt: str, loop: bool = False) -> None:
+        """Play `prompt` (a path without extension; `<prompt>.8`/`.0` are the PCMA/PCMU
+        payload files) to the caller, replacing what is playing now."""
+        ...
+
+    async def stop_play(self, call_id: str) -> None: ...
+
+    async def start_recording(self, call_id: str, path: str) -> None:
+        """Record what the caller says into `path` (a WAV, 8 kHz mono); RecordingDone
+        follows `stop_recording` or the end of the call."""
+        ...
+
+    async def stop_recording(self, call_id: str) -> None: ...
 
 
 @dataclass(frozen=True)

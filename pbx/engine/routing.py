@@ -57,6 +57,7 @@ class Did:
     number: str
     trunk_id: int
     target_ext: str | None
+    scenario: bool = False  # greeting, schedule or a target other than one extension
 
 
 class Directory(Protocol):
@@ -105,7 +106,25 @@ class Dial:
     fallback: Target | None = None
 
 
-Decision = Reject | Dial
+@dataclass(frozen=True)
+class Inbound:
+    """A client's call to a company number with a scenario (pbx.engine.scenario)."""
+
+    company: Company
+    caller: str
+    callee: str
+    trunk_id: int
+    number_id: int
+    caller_name: str | None = None
+    direction: Direction = Direction.INBOUND
+    caller_employee_id: int | None = None
+
+    @property
+    def company_id(self) -> int:
+        return self.company.id
+
+
+Decision = Reject | Dial | Inbound
 
 _EXTERNAL = re.compile(r"^\+?[0-9]{5,15}$")
 
@@ -176,7 +195,7 @@ class Router:
         if callee is not None:
             if callee.employee_id == caller.employee_id:
                 return replace(base, code=486, reason="Busy Here", cause="self_call")
-            reach = await self._reach(company, callee, caller.ext, caller.name)
+            reach = await self.reach(company, callee, caller.ext, caller.name)
             if isinstance(reach, str):
                 return replace(base, code=486, reason="Busy Here", cause=reach, callee=callee.ext)
             target, fallback = reach
@@ -193,7 +212,7 @@ class Router:
         if not _EXTERNAL.match(dialled):
             return base
         number = normalize_dialled(dialled)
-        out = await self._external(company.id, number)
+        out = await self.external(company.id, number)
         if out is None:
             return replace(
                 base,
@@ -215,7 +234,7 @@ class Router:
             number_id=did.id,
         )
 
-    async def _external(self, company_id: int, number: str) -> tuple[Target, Trunk, Did] | None:
+    async def external(self, company_id: int, number: str) -> tuple[Target, Trunk, Did] | None:
         """A call out through the company's trunk, presenting the company number."""
         route = await self.directory.outbound_route(company_id)
         if route is None:
@@ -232,7 +251,7 @@ class Router:
         )
         return target, trunk, did
 
-    async def _reach(
+    async def reach(
         self, company: Company, member: Member, caller_id: str, name: str | None
     ) -> tuple[Target, Target | None] | str:
         """How to ring an employee now: their phones, their mobile, or a refusal cause.
@@ -245,7 +264,7 @@ class Router:
         device = self.device_target(company, member, caller_id, name)
         if member.forward_mode == "off" or not member.mobile:
             return device, None
-        out = await self._external(company.id, member.mobile)
+        out = await self.external(company.id, member.mobile)
         if out is None:
             return device, None  # no trunk to forward through: ring the phones
         mobile = out[0]
@@ -274,13 +293,25 @@ class Router:
             trunk_id=trunk.id,
             number_id=did.id,
         )
+        if did.scenario:
+            company = await self.directory.company(did.company_id)
+            if company is None:
+                return base
+            return Inbound(
+                company=company,
+                caller=client,
+                callee=did.number,
+                trunk_id=trunk.id,
+                number_id=did.id,
+                caller_name=offer.from_name,
+            )
         member = (
             await self.directory.member(did.company_id, did.target_ext) if did.target_ext else None
         )
         company = await self.directory.company(did.company_id) if member else None
         if member is None or company is None:
             return base
-        reach = await self._reach(company, member, client, offer.from_name)
+        reach = await self.reach(company, member, client, offer.from_name)
         if isinstance(reach, str):
             return replace(base, code=486, reason="Busy Here", cause=reach)
         target, fallback = reach

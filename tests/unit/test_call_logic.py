@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -69,6 +70,24 @@ class FakeSignalling:
     async def hangup(self, call_id: str) -> None:
         self.commands.append(("hangup", call_id))
 
+    async def answer(self, call_id: str) -> None:
+        self.commands.append(("answer", call_id))
+
+    async def play(self, call_id: str, prompt: str, loop: bool = False) -> None:
+        self.commands.append(("play", call_id, prompt))
+
+    async def stop_play(self, call_id: str) -> None:
+        self.commands.append(("stop_play", call_id))
+
+    async def start_recording(self, call_id: str, path: str) -> None:
+        self.commands.append(("record", call_id, path))
+
+    async def stop_recording(self, call_id: str) -> None:
+        self.commands.append(("stop_record", call_id))
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.commands]
+
 
 class FakeDirectory:
     def __init__(self) -> None:
@@ -106,16 +125,23 @@ class FakeDirectory:
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, scenarios: Any = None, directory: FakeDirectory | None = None) -> None:
         self.clock = FakeClock()
         self.sig = FakeSignalling()
         self.records: list[CallRecord] = []
-        router = Router(FakeDirectory(), {(EDGE, 5060)}, (EDGE, 5060))
+        self.directory = directory or FakeDirectory()
+        router = Router(self.directory, {(EDGE, 5060)}, (EDGE, 5060))
 
         async def sink(rec: CallRecord) -> None:
             self.records.append(rec)
 
-        self.mgr = CallManager(self.sig, router, sink, self.clock, no_answer_timeout=30)
+        self.mgr = CallManager(
+            self.sig, router, sink, self.clock, no_answer_timeout=30, scenarios=scenarios
+        )
+
+    async def tick(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        await self.mgr.drain()
 
     async def feed(self, *events: object) -> None:
         for ev in events:
