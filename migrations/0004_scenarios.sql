@@ -87,8 +87,13 @@ CREATE TABLE voicemails (
 );
 CREATE INDEX voicemails_company_idx ON voicemails (company_id, created_at DESC);
 
--- Who hears about missed calls besides the employees concerned.
-ALTER TABLE companies ADD COLUMN missed_to_owner boolean NOT NULL DEFAULT true;
+-- Who hears about missed calls and voicemail, and how: Telegram always (when the
+-- employee is linked to a Telegram user), e-mail to employees with an address, SMS to
+-- their mobiles only when the company turns it on (it costs money).
+ALTER TABLE companies
+    ADD COLUMN missed_to_owner boolean NOT NULL DEFAULT true,
+    ADD COLUMN alert_email boolean NOT NULL DEFAULT true,
+    ADD COLUMN alert_sms boolean NOT NULL DEFAULT false;
 
 -- A call that reached voicemail is its own outcome.
 ALTER TABLE calls DROP CONSTRAINT calls_result_check;

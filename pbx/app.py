@@ -23,10 +23,12 @@ from pbx.engine.routing import Router
 from pbx.errors import PbxError
 from pbx.infra import ensure_services
 from pbx.logging import get_logger, setup_logging
+from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
 from storage.presence import EVENTS, RedisPresence, RedisTrunkStates
+from storage.scenarios import PgScenarios
 
 log = get_logger(__name__)
 
@@ -98,6 +100,7 @@ class Service:
             PgCallRecords(self.pool, node),
             no_answer_timeout=s.no_answer_timeout,
             presence=RedisPresence(self.redis) if self.redis is not None else None,
+            scenarios=PgScenarios(self.pool, self.redis, s, VoicemailStore(self.pool, s)),
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()

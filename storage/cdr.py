@@ -7,6 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from pbx.engine.calls import CallRecord
+from storage.alerts import missed_call
 
 
 class PgCallRecords:
@@ -20,8 +21,8 @@ class PgCallRecords:
                 """INSERT INTO calls (company_id, sip_call_id, direction, caller, callee,
                        caller_employee_id, callee_employee_id, trunk_id, number_id,
                        started_at, answered_at, ended_at, result, hangup_cause, sip_code,
-                       engine_node)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+                       engine_node, target)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
                    ON CONFLICT (sip_call_id) DO NOTHING
                    RETURNING id""",
                 rec.company_id,
@@ -40,9 +41,11 @@ class PgCallRecords:
                 rec.hangup_cause,
                 rec.sip_code,
                 self.node,
+                rec.target,
             )
             if call_id is None:
                 return  # already written (a retry): once means once
+            await missed_call(conn, rec, call_id)
             legs: list[tuple[str, str, datetime, datetime | None, int | None]] = [
                 ("caller", rec.caller_uri, rec.started_at, rec.answered_at, None)
             ]

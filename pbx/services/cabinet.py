@@ -35,6 +35,8 @@ from pbx.services.cabinet_base import (
     require,
 )
 from pbx.services.provisioning import Provisioning
+from pbx.services.scenarios import ScenarioArea
+from pbx.services.schedules import ScheduleArea
 from storage.companies import Company
 from storage.employees import Employee
 from storage.presence import RedisPresence, RedisTrunkStates
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 
-class Cabinet(NumbersArea, SelfServiceArea):
+class Cabinet(NumbersArea, SelfServiceArea, ScenarioArea, ScheduleArea):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence and trunk states."""

@@ -78,7 +78,10 @@ class NumbersArea(CabinetBase):
                 )
             try:
                 await conn.execute(
-                    "UPDATE numbers SET target_ext = $3 WHERE company_id = $1 AND number = $2",
+                    # A plain route replaces the scenario's main target (greeting,
+                    # schedule and out-of-hours branch stay).
+                    """UPDATE numbers SET target_ext = $3, open_target = NULL
+                        WHERE company_id = $1 AND number = $2""",
                     actor.company_id,
                     digits,
                     target,
