@@ -1,4 +1,4 @@
-"""Russian and English messages from Fluent catalogues (bot/locales/<lang>/bot.ftl)."""
+"""Russian and English messages from Fluent catalogues (bot/locales/<lang>/*.ftl)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ LANGUAGES = ("en", "ru")
 def _localization(lang: str) -> FluentLocalization:
     chain = [lang, "en"] if lang != "en" else ["en"]
     loader = FluentResourceLoader(str(LOCALES / "{locale}"))
-    return FluentLocalization(chain, ["bot.ftl"], loader)
+    # Every catalogue of the locale folders (bot.ftl, audio.ftl, ...), one per area.
+    resources = sorted({p.name for p in LOCALES.glob("*/*.ftl")})
+    return FluentLocalization(chain, resources, loader)
 
 
 def t(lang: str, key: str, **args: Any) -> str:

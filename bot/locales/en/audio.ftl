@@ -1,0 +1,30 @@
+# Company audio: greetings, IVR prompts, music on hold (bot/handlers/audio.py).
+audio-kind-greeting = greeting
+audio-kind-ivr = IVR prompt
+audio-kind-voicemail_greeting = voicemail greeting
+audio-kind-moh = music on hold
+audio-kind-ringback = ringback melody
+audio-kind-message = information message
+audio-title = Company audio:
+audio-empty = No audio yet. Add some: { $usage }
+    Then send a voice message or an audio file (OGG, MP3, WAV, M4A).
+audio-line = #{ $id } { $name } — { $kind }, { $seconds } s
+audio-btn-listen = ▶ { $name }
+audio-btn-delete = 🗑 Delete
+audio-btn-confirm = Yes, delete
+audio-send-file = Now send the { $kind } “{ $name }”: a voice message or an audio file (OGG, MP3, WAV, M4A).
+audio-added = Saved the { $kind } “{ $name }” ({ $seconds } s). /audio lists your audio.
+audio-add-cancelled = That is not an audio file, so I stopped waiting for one. Start again: { $usage }
+audio-delete-confirm = Delete “{ $name }”? Callers will hear the default prompt instead.
+audio-deleted = Deleted “{ $name }”.
+err-audio_too_big = The file is too big: at most { $max_mb } MB.
+err-audio_too_long = The recording is too long: at most { $max_seconds } seconds for this kind.
+err-audio_too_short = The recording is too short: at least { $min_ms } ms.
+err-audio_silent = The recording is silent: record again closer to the microphone.
+err-audio_not_audio = I could not read this file as audio. Send a voice message or an OGG, MP3, WAV or M4A file.
+err-audio_bad_kind = Unknown kind “{ $kind }”: use one of { $kinds }.
+err-audio_name_taken = There is already audio named “{ $name }”: choose another name or delete the old one in /audio.
+err-audio_quota = Your company's audio uses its whole space ({ $quota_mb } MB): delete some in /audio first.
+err-audio_in_use = This audio is still used by a menu, queue or greeting: choose another there first.
+err-audio_timeout = Converting the audio took too long; nothing was saved. Please try again or send a shorter file.
+err-no_such_audio = There is no audio #{ $id } in your company: see /audio.

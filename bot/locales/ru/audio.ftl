@@ -1,0 +1,30 @@
+# Аудио компании: приветствия, голосовое меню, музыка на удержании (bot/handlers/audio.py).
+audio-kind-greeting = приветствие
+audio-kind-ivr = голосовое меню
+audio-kind-voicemail_greeting = приветствие голосовой почты
+audio-kind-moh = музыка на удержании
+audio-kind-ringback = мелодия вместо гудков
+audio-kind-message = информационное сообщение
+audio-title = Аудио компании:
+audio-empty = Аудио пока нет. Добавьте: { $usage }
+    Затем пришлите голосовое сообщение или аудиофайл (OGG, MP3, WAV, M4A).
+audio-line = #{ $id } { $name } — { $kind }, { $seconds } с
+audio-btn-listen = ▶ { $name }
+audio-btn-delete = 🗑 Удалить
+audio-btn-confirm = Да, удалить
+audio-send-file = Теперь пришлите «{ $name }» ({ $kind }): голосовое сообщение или аудиофайл (OGG, MP3, WAV, M4A).
+audio-added = Сохранено «{ $name }» ({ $kind }, { $seconds } с). Список — /audio.
+audio-add-cancelled = Это не аудиофайл, поэтому я больше его не жду. Начните заново: { $usage }
+audio-delete-confirm = Удалить «{ $name }»? Звонящие услышат стандартную запись.
+audio-deleted = «{ $name }» удалено.
+err-audio_too_big = Файл слишком большой: не больше { $max_mb } МБ.
+err-audio_too_long = Запись слишком длинная: для этого вида не больше { $max_seconds } секунд.
+err-audio_too_short = Запись слишком короткая: не меньше { $min_ms } мс.
+err-audio_silent = В записи тишина: запишите ещё раз ближе к микрофону.
+err-audio_not_audio = Не удалось прочитать файл как аудио. Пришлите голосовое сообщение или файл OGG, MP3, WAV или M4A.
+err-audio_bad_kind = Неизвестный вид «{ $kind }»: используйте один из: { $kinds }.
+err-audio_name_taken = Аудио с именем «{ $name }» уже есть: выберите другое имя или удалите старое в /audio.
+err-audio_quota = Аудио компании заняло всё место ({ $quota_mb } МБ): сначала удалите лишнее в /audio.
+err-audio_in_use = Это аудио ещё используется в меню, очереди или приветствии: сначала выберите там другое.
+err-audio_timeout = Обработка аудио заняла слишком много времени; ничего не сохранено. Попробуйте ещё раз или пришлите файл короче.
+err-no_such_audio = В вашей компании нет аудио #{ $id }: см. /audio.
