@@ -93,3 +93,25 @@ def number_add(args: str | None) -> tuple[str, int, str]:
     if len(words) != 3 or not words[1].isdigit():
         raise Usage(args or "")
     return words[0], int(words[1]), words[2]
+
+
+def words_and_options(args: str | None, min_words: int = 1) -> tuple[list[str], dict[str, str]]:
+    """`sales interval=10 fallback=voicemail:sales` → (["sales"], {"interval": "10", …}).
+
+    Keys are lower-cased; a value may contain ':' or '=' after the first '='.
+    """
+    words: list[str] = []
+    opts: dict[str, str] = {}
+    for token in (args or "").split():
+        key, sep, value = token.partition("=")
+        if sep:
+            if not key or not value:
+                raise Usage(token)
+            opts[key.lower()] = value
+        elif opts:
+            raise Usage(token)  # options come after the plain words
+        else:
+            words.append(token)
+    if len(words) < min_words:
+        raise Usage(args or "")
+    return words, opts

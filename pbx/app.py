@@ -44,6 +44,7 @@ class Service:
         self.trunks: dict[int, TrunkRegistration] = {}
         self._runner: web.AppRunner | None = None
         self.bot: Any = None
+        self.notifications: Any = None
         self._tasks: set[asyncio.Future[Any]] = set()
 
     async def start(self) -> None:
@@ -183,6 +184,13 @@ class Service:
         await site.start()
         if self.bot is not None:
             await self.bot.start()
+        if self.settings.outbox_enabled:
+            from notifications.service import start_worker
+
+            # Alerts wait in PostgreSQL until a node with the channel delivers them.
+            assert self.pool is not None
+            bot = self.bot.bot if self.bot is not None else None
+            self.notifications = await start_worker(self.settings, self.pool, bot)
 
     async def _http_status(self, request: web.Request) -> web.Response:
         report = await self.status()
@@ -256,6 +264,8 @@ class Service:
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self.notifications is not None:
+            await self.notifications.stop()
         if self.bot is not None:
             await self.bot.stop()
         if self.calls is not None:

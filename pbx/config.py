@@ -95,6 +95,36 @@ class Settings(BaseSettings):
     # user) from one IP, with less than ban_seconds between them, before it is banned.
     auth_fail_limit: int = 10
 
+    # Notifications (missed calls, voicemail): the outbox worker and its channels.
+    # E-mail is on when smtp_host is set; smtp_starttls None = STARTTLS if offered.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "PBX <pbx@localhost>"
+    smtp_starttls: bool | None = None
+    smtp_tls: bool = False  # implicit TLS (port 465)
+    smtp_timeout: float = 30.0
+    # SMS is on when the gateway URL is set: a template with {to} {text} {sender},
+    # URL-encoded; a POST sends sms_gateway_body (same placeholders) as a form if set.
+    sms_gateway_url: str | None = None
+    sms_gateway_method: str = "GET"
+    sms_gateway_body: str | None = None
+    sms_sender: str = "PBX"
+    outbox_enabled: bool = True
+    outbox_max_attempts: int = 12
+    outbox_poll_seconds: float = 5.0
+    outbox_lease_seconds: float = 120.0
+
+    # Audio (greetings, IVR prompts, music on hold): uploads the bot accepts (Telegram
+    # lets bots download at most 20 MB), their length, and each company's total.
+    audio_max_upload_bytes: int = 20 * 1024 * 1024
+    audio_max_seconds: int = 120  # greetings, IVR prompts, messages
+    audio_max_seconds_music: int = 600  # music on hold, ringback melodies
+    audio_min_ms: int = 300
+    audio_company_quota_bytes: int = 200 * 1024 * 1024
+    audio_ffmpeg_timeout: float = 60.0
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -3,13 +3,16 @@
 from aiogram import Router
 
 from bot.handlers import (
+    audio,
     common,
     employees,
     fallback,
+    groups,
     history,
     menu,
     numbers,
     onboarding,
+    scenario,
     selfservice,
 )
 
@@ -17,5 +20,17 @@ from bot.handlers import (
 def build_routers() -> list[Router]:
     return [
         m.routes.build()
-        for m in (onboarding, common, menu, employees, numbers, history, selfservice, fallback)
+        for m in (
+            onboarding,
+            common,
+            menu,
+            employees,
+            numbers,
+            history,
+            selfservice,
+            audio,
+            groups,
+            scenario,
+            fallback,
+        )
     ]

@@ -18,12 +18,14 @@ async def help_(message: Message, actor: Actor, tr: Translator) -> None:
     parts = [tr("help-title", role=tr(f"role-{actor.role}")), tr("help-common")]
     if actor.employee_id is not None:
         parts.append(tr("help-employee"))
+    parts.append(tr("help-voicemail"))
     if actor.can(Perm.VIEW_EMPLOYEES):
         parts.append(tr("help-staff"))
     if actor.can(Perm.MANAGE_EMPLOYEES):
         parts.append(tr("help-admin"))
     if actor.can(Perm.MANAGE_NUMBERS):
         parts.append(tr("help-numbers"))
+        parts.append(tr("help-scenarios"))
     if actor.can(Perm.VIEW_AUDIT):
         parts.append(tr("help-owner"))
     await message.answer("\n".join(parts))

@@ -37,6 +37,7 @@ from pbx.services.cabinet_base import (
 from pbx.services.provisioning import Provisioning
 from pbx.services.scenarios import ScenarioArea
 from pbx.services.schedules import ScheduleArea
+from pbx.services.voicemail import VoicemailArea
 from storage.companies import Company
 from storage.employees import Employee
 from storage.presence import RedisPresence, RedisTrunkStates
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class Cabinet(NumbersArea, SelfServiceArea, ScenarioArea, ScheduleArea):
+class Cabinet(NumbersArea, SelfServiceArea, ScenarioArea, ScheduleArea, VoicemailArea):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence and trunk states."""

@@ -338,7 +338,7 @@ class ScenarioArea(CabinetBase):
         if name.lower() in ("default", "none", "-"):
             return None
         if not await audio_exists(conn, actor.company_id, name):
-            raise NotFound(f"no audio {name}", key="no_such_audio", name=name)
+            raise NotFound(f"no audio {name}", key="no_audio_named", name=name)
         return name
 
     async def remove_menu(self, actor: Actor, name: str) -> None:

@@ -45,8 +45,13 @@ def test_one_word_and_choices() -> None:
 
 
 def _keys(lang: str) -> set[str]:
-    text = (LOCALES / lang / "bot.ftl").read_text()
-    return set(re.findall(r"^([a-z][a-z0-9_-]*) =", text, re.M))
+    """Message ids of every catalogue of the language (bot.ftl, audio.ftl, ...)."""
+    keys: set[str] = set()
+    for path in sorted((LOCALES / lang).glob("*.ftl")):
+        found = set(re.findall(r"^([a-z][a-z0-9_-]*) =", path.read_text(), re.M))
+        assert not keys & found, f"{path.name} redefines {sorted(keys & found)}"
+        keys |= found
+    return keys
 
 
 def test_catalogues_have_the_same_messages() -> None:
@@ -82,3 +87,17 @@ def test_long_lists_are_split_between_lines() -> None:
     parts = chunks(lines)
     assert len(parts) == 3 and all(len(p) <= 4000 for p in parts)
     assert "\n".join(parts).split("\n") == lines
+
+
+def test_words_and_options() -> None:
+    assert chatops.words_and_options("sales interval=10 fallback=voicemail:sales") == (
+        ["sales"],
+        {"interval": "10", "fallback": "voicemail:sales"},
+    )
+    assert chatops.words_and_options("main 1=group:sales #=menu:top") == (
+        ["main"],
+        {"1": "group:sales", "#": "menu:top"},
+    )
+    for bad in (None, "", "x=1 sales", "sales =5", "sales k="):
+        with pytest.raises(Usage):
+            chatops.words_and_options(bad)

@@ -1,0 +1,87 @@
+# Inbound scenarios: groups, menus, schedules, a number's scenario, alerts, voicemail.
+yes = yes
+no = no
+removed = Removed: { $name }.
+default-prompt = the standard prompt
+button-stale = This button is out of date: ask again.
+algo-sequential = one by one
+algo-cumulative = growing (earlier phones keep ringing)
+algo-ring_all = all at once
+algo-least_idle = least idle first
+algo-random = random
+algo-priority = by position (same position rings together)
+groups-empty = No ring groups yet. Create one: /group_add sales ring_all
+group-card =
+    👥 Group { $name }: { $algorithm }
+    Members: { $members }
+    Interval { $interval } s, gives up after { $timeout } s, cyclic: { $cyclic }
+    If nobody answers: { $fallback }
+menus-empty = No menus yet. Create one: /menu_set main 1=group:sales 2=ext:101
+menu-card =
+    ☎️ Menu { $name } (prompt: { $prompt })
+    { $options }
+    Waits { $timeout } s, repeats { $repeats } times, dial by extension: { $ext }
+    No choice: { $on_timeout }; wrong choice: { $on_invalid }
+schedules-empty = No schedules yet: numbers work 24/7. Create one: /hours office mon-fri 09:00-18:00
+day-mon = Mon
+day-tue = Tue
+day-wed = Wed
+day-thu = Thu
+day-fri = Fri
+day-sat = Sat
+day-sun = Sun
+closed = closed
+holiday-line = Holiday { $day }
+special-line = { $day }: { $hours }
+open-now = Open now.
+closed-now = Closed now.
+override-open = (set by hand: /schedule_auto to follow the hours)
+override-closed = (set by hand: /schedule_auto to follow the hours)
+schedule-card =
+    🕘 Schedule { $name }
+    { $days }
+    { $extra }
+    { $state }
+scenario-card =
+    📞 { $number }
+    Greeting: { $greeting }
+    Schedule: { $schedule }
+    In hours: { $open }
+    Out of hours: { $closed }
+    If the target cannot take the call: { $fallback }
+alerts-card =
+    🔔 Missed calls and voicemail are sent to the employees concerned in Telegram.
+    Also to the owner: { $owner }
+    By e-mail: { $email }
+    By SMS: { $sms }
+voicemail-empty = No voicemail.
+voicemail-title = 📨 Voicemail (● not listened yet):
+voicemail-line = { $mark }#{ $id } { $at } from { $caller } to box { $box }, { $duration } s
+voicemail-caption = Voicemail from { $caller }, { $duration } s
+err-target_syntax = “{ $value }” is not a target. Use ext:101, group:NAME, menu:NAME, voicemail:101|NAME|common, forward:+79161234567, message:AUDIO or hangup.
+err-target_missing = { $target } does not exist in your company: create it first.
+err-target_in_use = Still used by { $users }: change those first.
+err-forward_no_trunk = Forwarding to a phone number needs a trunk with a company number: /trunk_add, then /number_add.
+err-hours_syntax = “{ $value }” is not a time range: write 09:00-18:00, several joined by commas, or closed.
+err-hours_order = In “{ $value }” the end is not after the start.
+err-days_syntax = “{ $value }” are not days: write mon-fri, sat, mon,wed or all.
+err-bad_date = “{ $value }” is not a date: write YYYY-MM-DD, e.g. 2026-12-31.
+err-bad_flag = Say on or off, not “{ $value }”.
+err-bad_range = { $what } must be a whole number from { $lo } to { $hi }.
+err-bad_entity_name = “{ $name }” cannot be a name: latin letters, digits, - and _, starting with a letter (e.g. sales).
+err-bad_algorithm = There is no algorithm “{ $value }”. Choose one of: { $known }.
+err-bad_option = There is no option “{ $option }” here. Options: { $known }.
+err-group_exists = There is a group { $name } already.
+err-no_such_group = There is no group { $name }: see /groups.
+err-no_such_menu = There is no menu { $name }: see /menus.
+err-no_such_schedule = There is no schedule { $name }: see /schedules.
+err-no_audio_named = There is no audio named { $name }: upload it with /audio_add.
+err-no_such_voicemail = That message is not there or not yours.
+help-voicemail = /voicemail — voicemail left for you (▶ to listen)
+help-scenarios = /scenario NUMBER [open=… closed=… fallback=… schedule=… greeting=…] — what a number does with calls
+    /groups, /group_add NAME [ALGORITHM], /group_members NAME EXT [EXT,EXT …], /group_set NAME key=value …, /group_del NAME — ring groups
+    /menus, /menu_set NAME prompt=AUDIO 1=TARGET … timeout=5 repeats=2, /menu_del NAME — voice menus (IVR)
+    /schedules, /hours NAME mon-fri 09:00-18:00, /holiday NAME DATE [off], /special_day NAME DATE HOURS|auto, /open_now NAME, /closed_now NAME, /schedule_auto NAME — working hours
+    /audio, /audio_add KIND NAME — greetings, menu prompts, music on hold
+    /alerts [owner=on|off email=on|off sms=on|off] — who hears about missed calls
+    Targets: ext:101, group:NAME, menu:NAME, voicemail:101|NAME|common, forward:+79161234567, message:AUDIO, hangup
