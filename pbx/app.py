@@ -28,9 +28,12 @@ from storage.cdr import PgCallRecords
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
 from storage.presence import EVENTS, RedisPresence, RedisTrunkStates
+from storage.queues import RedisQueueStore, next_dial
 from storage.scenarios import PgScenarios
 
 log = get_logger(__name__)
+
+CALLBACK_PERIOD = 2.0  # seconds between looks at the queues' callback entries
 
 
 class Service:
@@ -102,10 +105,13 @@ class Service:
             no_answer_timeout=s.no_answer_timeout,
             presence=RedisPresence(self.redis) if self.redis is not None else None,
             scenarios=PgScenarios(self.pool, self.redis, s, VoicemailStore(self.pool, s)),
+            queue_store=RedisQueueStore(self.redis) if self.redis is not None else None,
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()
         self._background(self._listen_events())
+        self._background(self._serve_dial_requests())
+        self._background(self._dispatch_callbacks())
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, TrunkRegistration):
@@ -143,6 +149,32 @@ class Service:
             except Exception as exc:
                 log.error("event_listener_failed", error=repr(exc))
                 await asyncio.sleep(1.0)  # back off before reconnecting
+
+    async def _serve_dial_requests(self) -> None:
+        """Calls asked for from the bot ("call back"): one engine node takes each."""
+        assert self.redis is not None and self.calls is not None
+        while True:
+            try:
+                req = await next_dial(self.redis, timeout=1.0)
+                if req is not None:
+                    await self.calls.dialout.start(req)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("dial_request_failed", error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _dispatch_callbacks(self) -> None:
+        """Queue callbacks whose turn has come, every couple of seconds."""
+        assert self.calls is not None
+        while True:
+            try:
+                await self.calls.queues.dispatch_callbacks()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("callback_dispatch_failed", error=repr(exc))
+            await asyncio.sleep(CALLBACK_PERIOD)
 
     async def register_trunks(self) -> None:
         """REGISTER to every carrier trunk that authenticates by registration."""

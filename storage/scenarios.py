@@ -23,6 +23,7 @@ from pbx.engine.plans import (
     MenuPlan,
     NumberPlan,
     Prompt,
+    QueuePlan,
     Voicemail,
 )
 from pbx.engine.ringplan import Algorithm, GroupSpec
@@ -143,6 +144,26 @@ class PgScenarios:
             on_timeout=_target(r["on_timeout"]),
             on_invalid=_target(r["on_invalid"]),
             dial_by_ext=r["dial_by_ext"],
+        )
+
+    async def queue(self, company_id: int, name: str) -> QueuePlan | None:
+        r = await self.pool.fetchrow(
+            """SELECT q.*, g.name AS group_name FROM queues q
+                 JOIN ring_groups g ON g.company_id = q.company_id AND g.id = q.group_id
+                WHERE q.company_id = $1 AND q.name = $2""",
+            company_id,
+            name,
+        )
+        if r is None:
+            return None
+        return QueuePlan(
+            name=r["name"],
+            group=r["group_name"],
+            max_wait=float(r["max_wait_s"]),
+            agent_ring=float(r["agent_ring_s"]),
+            announce=float(r["announce_s"]),
+            callback=r["callback"],
+            fallback=_target(r["fallback"]),
         )
 
     async def member_states(

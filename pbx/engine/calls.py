@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pbx.engine.dialout import A_LEG, DialOutRunner, DialOutState
 from pbx.engine.events import (
     CalleeGone,
     CallerAnswered,
@@ -28,7 +29,8 @@ from pbx.engine.events import (
     Signalling,
     TrunkRegistration,
 )
-from pbx.engine.plans import NumberPlan, Scenarios
+from pbx.engine.plans import NumberPlan, QueueStore, Scenarios
+from pbx.engine.queue import QueueRunner
 from pbx.engine.ringing import Leg, Reach, Ring, RingOutcome, single
 from pbx.engine.routing import Decision, Dial, Direction, Inbound, Reject, Router
 from pbx.engine.scenario import ScenarioRunner
@@ -142,7 +144,10 @@ class Call:
     caller_answered: bool = False  # the engine answered leg A itself
     caller_gone: bool = False
     plan: NumberPlan | None = None  # the number's scenario, for inbound calls
-    timer: TimerHandle | None = None  # the scenario's one pending timer
+    # The scenario's pending timers by purpose ("step", "tick"): a new one replaces
+    # the old one of the same purpose; an answer or the end cancels them all.
+    timers: dict[str, TimerHandle] = field(default_factory=dict)
+    on_answer: Callable[[], Awaitable[None]] | None = None
     flow: Any = None  # the scenario step's own state (pbx.engine.scenario)
     target: str = ""
     concerned: set[int] = field(default_factory=set)
@@ -163,6 +168,7 @@ class CallManager:
         no_answer_timeout: float = 30.0,
         presence: Presence | None = None,
         scenarios: Scenarios | None = None,
+        queue_store: QueueStore | None = None,
     ) -> None:
         self.signalling = signalling
         self.router = router
@@ -171,7 +177,10 @@ class CallManager:
         self.no_answer_timeout = no_answer_timeout
         self.presence = presence
         self.scenarios = scenarios
+        self.queue_store = queue_store
         self.runner = ScenarioRunner(self)
+        self.queues = QueueRunner(self)
+        self.dialout = DialOutRunner(self)
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
         # Set when the service is stopping: hang-ups that follow are ours, not the users'.
@@ -205,12 +214,19 @@ class CallManager:
         if isinstance(event, CallOffered):
             await self._offered(event)
             return
-        if isinstance(event, TrunkRegistration | CallerAnswered):
-            return  # the service keeps trunk state; answering A needs no reaction
+        if isinstance(event, TrunkRegistration):
+            return  # the service keeps trunk state
         call = self.calls.get(event.call_id)
         if call is None or call.state is CallState.ENDED:
             return
-        if isinstance(event, LegRinging | LegAnswered | LegFailed):
+        dial_out = call.flow if isinstance(call.flow, DialOutState) else None
+        if isinstance(event, CallerAnswered):
+            if dial_out is not None and not call.caller_answered:
+                await self.dialout.agent_answered(call, dial_out)
+        elif isinstance(event, LegFailed) and event.leg_id == A_LEG:
+            if dial_out is not None:
+                await self.dialout.agent_failed(call, dial_out, event.code)
+        elif isinstance(event, LegRinging | LegAnswered | LegFailed):
             leg = call.ring.live.get(event.leg_id) if call.ring else None
             if leg is None or call.ring is None:
                 return  # a leg we already cancelled
@@ -332,7 +348,7 @@ class CallManager:
         ring.winner = leg
         ring.live.pop(leg.leg_id, None)
         self._cancel_ring_timers(call)
-        self._cancel_timer(call)
+        self.cancel_timers(call)
         for other in list(ring.live.values()):
             await self.command(self.signalling.cancel_leg(call.offer.call_id, other.leg_id))
         ring.live.clear()
@@ -341,6 +357,8 @@ class CallManager:
         call.state = CallState.ANSWERED
         call.answered_at = self.clock.now()
         await self._mark_busy(call, True)
+        if call.on_answer is not None:
+            await call.on_answer()
 
     async def _leg_failed(self, call: Call, ring: Ring, leg: Leg, code: int) -> None:
         ring.live.pop(leg.leg_id, None)
@@ -413,15 +431,19 @@ class CallManager:
         except EngineUnavailable as exc:
             log.error("engine_unavailable", error=str(exc))
 
-    def set_timer(self, call: Call, delay: float, step: Callable[[], Awaitable[None]]) -> None:
-        """The scenario's single timer: a new one replaces the old."""
-        self._cancel_timer(call)
-        call.timer = self.clock.call_later(delay, lambda: self.spawn(step()))
+    def set_timer(
+        self, call: Call, delay: float, step: Callable[[], Awaitable[None]], slot: str = "step"
+    ) -> None:
+        """Run `step` after `delay` seconds, replacing the pending timer of `slot`."""
+        old = call.timers.pop(slot, None)
+        if old is not None:
+            old.cancel()
+        call.timers[slot] = self.clock.call_later(delay, lambda: self.spawn(step()))
 
-    def _cancel_timer(self, call: Call) -> None:
-        if call.timer is not None:
-            call.timer.cancel()
-            call.timer = None
+    def cancel_timers(self, call: Call) -> None:
+        for timer in call.timers.values():
+            timer.cancel()
+        call.timers.clear()
 
     def _cancel_step_timer(self, call: Call) -> None:
         for timer in call.ring_timers[1:]:
@@ -438,7 +460,7 @@ class CallManager:
             return
         was_answered = call.state is CallState.ANSWERED
         call.state = CallState.ENDED
-        self._cancel_timer(call)
+        self.cancel_timers(call)
         self._cancel_ring_timers(call)
         self.calls.pop(call.offer.call_id, None)
         if was_answered:

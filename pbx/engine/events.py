@@ -171,6 +171,14 @@ class Signalling(Protocol):
 
     async def stop_recording(self, call_id: str) -> None: ...
 
+    async def dial_out(self, call_id: str, target: Target) -> None:
+        """Start a call from the engine itself (click-to-call, a queue's callback): leg A
+        is an INVITE to `target` offering the relay's media. Its 200 OK gives
+        CallerAnswered, a failure LegFailed(call_id, "a", code, reason), its BYE
+        CallerGone; legs B are then originated and bridged as for a call the engine
+        answered (no re-INVITE towards leg A)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Registration:

@@ -55,6 +55,17 @@ class MenuPlan:
 
 
 @dataclass(frozen=True)
+class QueuePlan:
+    name: str
+    group: str  # the ring group whose members are the agents
+    max_wait: float = 300.0
+    agent_ring: float = 20.0
+    announce: float = 30.0  # repeat the position this often
+    callback: bool = True  # "press 1 to be called back"
+    fallback: Target = HANGUP
+
+
+@dataclass(frozen=True)
 class Prompt:
     """An engine-ready audio file: `<base>.8` / `<base>.0` exist."""
 
@@ -88,6 +99,8 @@ class Scenarios(Protocol):
 
     async def menu(self, company_id: int, name: str) -> MenuPlan | None: ...
 
+    async def queue(self, company_id: int, name: str) -> QueuePlan | None: ...
+
     async def member_states(
         self, company_id: int, members: tuple[GroupMember, ...]
     ) -> dict[int, MemberState]: ...
@@ -99,3 +112,28 @@ class Scenarios(Protocol):
     def recording_path(self, company_id: int, call_id: str) -> str: ...
 
     async def voicemail(self, vm: Voicemail) -> None: ...
+
+
+class QueueStore(Protocol):
+    """Who waits in which queue, in order, and which agent is being offered a call:
+    shared by every engine node (Redis in production)."""
+
+    async def join(self, company_id: int, queue: str, entry: str, at: float) -> None: ...
+
+    async def leave(self, company_id: int, queue: str, entry: str) -> bool:
+        """True if `entry` was there (so exactly one node can claim a callback)."""
+        ...
+
+    async def rank(self, company_id: int, queue: str, entry: str) -> int | None: ...
+
+    async def put_back(self, company_id: int, queue: str, entry: str, at: float) -> None: ...
+
+    async def entries(self) -> list[tuple[int, str, str, float]]:
+        """Every (company, queue, entry, joined at) waiting anywhere."""
+        ...
+
+    async def reserve(self, company_id: int, employee_id: int, entry: str, ttl: float) -> bool: ...
+
+    async def release(self, company_id: int, employee_id: int, entry: str) -> None: ...
+
+    async def reserved(self, company_id: int) -> set[int]: ...

@@ -60,7 +60,7 @@ def available(members: list[Member]) -> list[Member]:
     return [m for m in members if m.registered and not m.on_call and not m.dnd]
 
 
-def _idle_order(members: list[Member]) -> list[Member]:
+def idle_order(members: list[Member]) -> list[Member]:
     never = sorted((m for m in members if m.last_call_end is None), key=lambda m: m.position)
     called = [(m.last_call_end, m.position, m) for m in members if m.last_call_end is not None]
     return never + [m for _, _, m in sorted(called, key=lambda x: (x[0], x[1]))]
@@ -105,7 +105,7 @@ def plan(spec: GroupSpec, members: list[Member], rng: random.Random | None = Non
     if a is Algorithm.SEQUENTIAL:
         return _one_at_a_time(free, spec)
     if a is Algorithm.LEAST_IDLE:
-        return _one_at_a_time(_idle_order(free), spec)
+        return _one_at_a_time(idle_order(free), spec)
     if a is Algorithm.RANDOM:
         shuffled = list(free)
         (rng or random.Random()).shuffle(shuffled)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pbx.engine.events import RecordingDone
 from pbx.engine.plans import MenuPlan, NumberPlan, Prompt, Voicemail
+from pbx.engine.queue import QueueState
 from pbx.engine.ringing import Reach, Ring, RingOutcome, single
 from pbx.engine.ringplan import Algorithm, end_of, plan
 from pbx.engine.ringplan import Member as PlanMember
@@ -67,8 +68,8 @@ class ScenarioRunner:
         call.plan = number_plan
         first = self._first_target(number_plan)
         if number_plan.greeting is not None:
-            greeting = await self._prompt(call, number_plan.greeting, "greeting")
-            await self._answer(call)
+            greeting = await self.prompt(call, number_plan.greeting, "greeting")
+            await self.answer(call)
             call.state = CallState.PLAYING
             call.target = "greeting"
             await self.m.command(self.m.signalling.play(call.offer.call_id, greeting.base))
@@ -92,7 +93,7 @@ class ScenarioRunner:
         call.flow = None
         kind = target.kind
         if kind is Kind.HANGUP:
-            await self._hang_up(call, "scenario_hangup")
+            await self.hang_up(call, "scenario_hangup")
         elif kind is Kind.EXT:
             await self._ring_ext(call, target.arg, depth)
         elif kind is Kind.GROUP:
@@ -101,14 +102,16 @@ class ScenarioRunner:
             await self._forward(call, target.arg, depth)
         elif kind is Kind.MENU:
             await self._menu(call, target.arg, depth)
+        elif kind is Kind.QUEUE:
+            await self.m.queues.enter(call, target.arg, depth)
         elif kind is Kind.VOICEMAIL:
             await self._voicemail(call, target.arg, depth)
         elif kind is Kind.MESSAGE:
-            prompt = await self._prompt(call, target.arg, "unavailable")
-            await self._answer(call)
+            prompt = await self.prompt(call, target.arg, "unavailable")
+            await self.answer(call)
             call.state = CallState.PLAYING
             await self.m.command(self.m.signalling.play(call.offer.call_id, prompt.base))
-            self.m.set_timer(call, prompt.duration, lambda: self._hang_up(call, "message_played"))
+            self.m.set_timer(call, prompt.duration, lambda: self.hang_up(call, "message_played"))
 
     async def _ring(self, call: Call, ring: Ring, fallback: Target, depth: int) -> None:
         async def over(c: Call, outcome: RingOutcome, last_code: int | None) -> None:
@@ -116,14 +119,14 @@ class ScenarioRunner:
 
         if call.caller_answered:
             # The caller is already connected to us: music instead of ringing.
-            moh = await self._prompt(call, None, "moh")
+            moh = await self.prompt(call, None, "moh")
             await self.m.command(self.m.signalling.play(call.offer.call_id, moh.base, loop=True))
         await self.m.start_ring(call, ring, over)
 
     async def _ring_ext(self, call: Call, ext: str, depth: int) -> None:
-        inbound = self._inbound(call)
+        inbound = self.inbound(call)
         member = await self.m.router.directory.member(inbound.company_id, ext)
-        fallback = self._number_fallback(call)
+        fallback = self.number_fallback(call)
         if member is None:
             await self.goto(call, fallback, depth + 1)
             return
@@ -139,11 +142,11 @@ class ScenarioRunner:
         await self._ring(call, ring, fallback, depth)
 
     async def _ring_group(self, call: Call, name: str, depth: int) -> None:
-        inbound = self._inbound(call)
+        inbound = self.inbound(call)
         sc = self.m.scenarios
         group = await sc.group(inbound.company_id, name) if sc else None
         if group is None or sc is None:
-            await self.goto(call, self._number_fallback(call), depth + 1)
+            await self.goto(call, self.number_fallback(call), depth + 1)
             return
         call.concerned.update(m.employee_id for m in group.members)
         states = await sc.member_states(inbound.company_id, group.members)
@@ -192,28 +195,28 @@ class ScenarioRunner:
         await self._ring(call, ring, fallback, depth)
 
     async def _forward(self, call: Call, number: str, depth: int) -> None:
-        inbound = self._inbound(call)
+        inbound = self.inbound(call)
         out = await self.m.router.external(inbound.company_id, number)
         if out is None:
-            await self.goto(call, self._number_fallback(call), depth + 1)
+            await self.goto(call, self.number_fallback(call), depth + 1)
             return
         target = out[0]
         ring = single(0, target, None, self.m.no_answer_timeout)
-        await self._ring(call, ring, self._number_fallback(call), depth)
+        await self._ring(call, ring, self.number_fallback(call), depth)
 
     # --- menus -------------------------------------------------------------------
     async def _menu(self, call: Call, name: str, depth: int) -> None:
-        inbound = self._inbound(call)
+        inbound = self.inbound(call)
         sc = self.m.scenarios
         menu = await sc.menu(inbound.company_id, name) if sc else None
         if menu is None or sc is None:
-            await self.goto(call, self._number_fallback(call), depth + 1)
+            await self.goto(call, self.number_fallback(call), depth + 1)
             return
-        prompt = await self._prompt(call, menu.prompt, "greeting")
+        prompt = await self.prompt(call, menu.prompt, "greeting")
         state = MenuState(menu, prompt)
         if menu.dial_by_ext:
             state.extensions = await sc.extensions(inbound.company_id)
-        await self._answer(call)
+        await self.answer(call)
         call.state = CallState.MENU
         call.flow = (state, depth)
         await self._play_menu(call, state, depth)
@@ -235,7 +238,7 @@ class ScenarioRunner:
         if timeout:
             await self._play_menu(call, state, depth)
             return
-        invalid = await self._prompt(call, None, "invalid")
+        invalid = await self.prompt(call, None, "invalid")
         state.digits = ""
         await self.m.command(self.m.signalling.play(call.offer.call_id, invalid.base))
         self.m.set_timer(call, invalid.duration, lambda: self._replay(call, state, depth))
@@ -249,6 +252,9 @@ class ScenarioRunner:
 
     async def digit(self, call: Call, digit: str) -> None:
         flow = call.flow
+        if isinstance(flow, QueueState):
+            await self.m.queues.digit(call, flow, digit)
+            return
         if isinstance(flow, VoicemailState):
             if digit == "#" and flow.recording:
                 await self.m.command(self.m.signalling.stop_recording(call.offer.call_id))
@@ -285,7 +291,7 @@ class ScenarioRunner:
 
     # --- voicemail ------------------------------------------------------------------
     async def _voicemail(self, call: Call, box: str, depth: int) -> None:
-        inbound = self._inbound(call)
+        inbound = self.inbound(call)
         recipients: tuple[int, ...] = ()
         if box.isdigit():
             member = await self.m.router.directory.member(inbound.company_id, box)
@@ -294,8 +300,8 @@ class ScenarioRunner:
             group = await self.m.scenarios.group(inbound.company_id, box)
             recipients = tuple(m.employee_id for m in group.members) if group else ()
         call.concerned = set(recipients)
-        greeting = await self._prompt(call, f"vm-{box}", "voicemail")
-        await self._answer(call)
+        greeting = await self.prompt(call, f"vm-{box}", "voicemail")
+        await self.answer(call)
         call.state = CallState.VOICEMAIL
         state = VoicemailState(box, recipients)
         call.flow = state
@@ -305,7 +311,7 @@ class ScenarioRunner:
     async def _beep(self, call: Call, state: VoicemailState) -> None:
         if call.flow is not state:
             return
-        beep = await self._prompt(call, None, "beep")
+        beep = await self.prompt(call, None, "beep")
         await self.m.command(self.m.signalling.play(call.offer.call_id, beep.base))
         self.m.set_timer(call, beep.duration, lambda: self._record(call, state))
 
@@ -313,7 +319,7 @@ class ScenarioRunner:
         if call.flow is not state or self.m.scenarios is None:
             return
         state.path = self.m.scenarios.recording_path(
-            self._inbound(call).company_id, call.offer.call_id
+            self.inbound(call).company_id, call.offer.call_id
         )
         state.recording = True
         await self.m.command(self.m.signalling.start_recording(call.offer.call_id, state.path))
@@ -328,7 +334,7 @@ class ScenarioRunner:
         if not isinstance(state, VoicemailState) or not state.recording:
             return
         state.recording = False
-        inbound = self._inbound(call)
+        inbound = self.inbound(call)
         if done.duration >= 1.0 and self.m.scenarios is not None:
             try:
                 await self.m.scenarios.voicemail(
@@ -349,13 +355,16 @@ class ScenarioRunner:
         if call.caller_gone:
             await self.m.finish(call, Result.MISSED, "caller_hangup", 200)
             return
-        goodbye = await self._prompt(call, None, "goodbye")
+        goodbye = await self.prompt(call, None, "goodbye")
         await self.m.command(self.m.signalling.play(call.offer.call_id, goodbye.base))
-        self.m.set_timer(call, goodbye.duration, lambda: self._hang_up(call, "voicemail_done"))
+        self.m.set_timer(call, goodbye.duration, lambda: self.hang_up(call, "voicemail_done"))
 
     async def caller_gone(self, call: Call) -> bool:
         """True when the call must stay open a little longer (a message is being saved)."""
         state = call.flow
+        if isinstance(state, QueueState):
+            await self.m.queues.caller_gone(call, state)
+            return False
         if isinstance(state, VoicemailState) and state.recording:
             self.m.set_timer(call, SAVE_GRACE, lambda: self._gave_up_saving(call))
             return True
@@ -366,30 +375,49 @@ class ScenarioRunner:
         await self.m.finish(call, Result.MISSED, "caller_hangup", 200)
 
     # --- helpers ----------------------------------------------------------------------
-    def _inbound(self, call: Call) -> Inbound:
+    def inbound(self, call: Call) -> Inbound:
         assert isinstance(call.decision, Inbound)
         return call.decision
 
-    def _number_fallback(self, call: Call) -> Target:
+    def number_fallback(self, call: Call) -> Target:
         target = call.plan.fallback if call.plan else HANGUP
         # A fallback that points back at what just failed would loop: hang up instead.
         return HANGUP if str(target) == call.target else target
 
-    async def _answer(self, call: Call) -> None:
+    async def play_sequence(self, call: Call, prompts: list[Prompt], loop_moh: bool) -> None:
+        """Play prompts one after another, then music on hold if asked."""
+        if not prompts:
+            if loop_moh:
+                moh = await self.prompt(call, None, "moh")
+                await self.m.command(
+                    self.m.signalling.play(call.offer.call_id, moh.base, loop=True)
+                )
+            return
+        first, rest = prompts[0], prompts[1:]
+        await self.m.command(self.m.signalling.play(call.offer.call_id, first.base))
+        flow = call.flow
+
+        async def next_() -> None:
+            if call.flow is flow:
+                await self.play_sequence(call, rest, loop_moh)
+
+        self.m.set_timer(call, first.duration, next_, slot="play")
+
+    async def answer(self, call: Call) -> None:
         if not call.caller_answered:
             call.caller_answered = True
             await self.m.command(self.m.signalling.answer(call.offer.call_id))
 
-    async def _prompt(self, call: Call, name: str | None, system: str) -> Prompt:
+    async def prompt(self, call: Call, name: str | None, system: str) -> Prompt:
         sc = self.m.scenarios
         assert sc is not None
-        return await sc.prompt(self._inbound(call).company_id, name, system, call.lang)
+        return await sc.prompt(self.inbound(call).company_id, name, system, call.lang)
 
     async def _refuse(self, call: Call, code: int, cause: str) -> None:
         await self.m.command(self.m.signalling.reject(call.offer.call_id, code, "Unavailable"))
         await self.m.finish(call, Result.FAILED, cause, code)
 
-    async def _hang_up(self, call: Call, cause: str) -> None:
+    async def hang_up(self, call: Call, cause: str) -> None:
         if call.caller_answered:
             await self.m.command(self.m.signalling.hangup(call.offer.call_id))
             await self.m.finish(call, Result.MISSED, cause, 200)

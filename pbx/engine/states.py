@@ -12,6 +12,7 @@ class CallState(StrEnum):
     PLAYING = "playing"  # the engine answered: greeting or a message
     MENU = "menu"  # waiting for the caller's digits
     VOICEMAIL = "voicemail"  # greeting, beep, recording
+    QUEUED = "queued"  # waiting for an agent, with music
     ANSWERED = "answered"  # bridged to a leg B
     ENDED = "ended"
 

@@ -18,6 +18,7 @@ class Kind(StrEnum):
     EXT = "ext"  # ring one employee
     GROUP = "group"  # a ring group with its algorithm
     MENU = "menu"  # an IVR menu
+    QUEUE = "queue"  # wait for the next free agent, with music and position
     VOICEMAIL = "voicemail"  # a box: an extension, a group name or "common"
     FORWARD = "forward"  # an external number through the company trunk
     MESSAGE = "message"  # play an audio file, then hang up
@@ -59,6 +60,7 @@ def parse(text: str) -> Target:
         Kind.EXT: EXT.match(arg),
         Kind.GROUP: NAME.match(arg),
         Kind.MENU: NAME.match(arg),
+        Kind.QUEUE: NAME.match(arg),
         Kind.VOICEMAIL: EXT.match(arg) or NAME.match(arg),
         Kind.FORWARD: PHONE.match(arg),
         Kind.MESSAGE: AUDIO.match(arg),

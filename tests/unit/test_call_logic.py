@@ -85,6 +85,9 @@ class FakeSignalling:
     async def stop_recording(self, call_id: str) -> None:
         self.commands.append(("stop_record", call_id))
 
+    async def dial_out(self, call_id: str, target: Target) -> None:
+        self.commands.append(("dial_out", call_id, target))
+
     def names(self) -> list[str]:
         return [c[0] for c in self.commands]
 
@@ -125,7 +128,9 @@ class FakeDirectory:
 
 
 class Harness:
-    def __init__(self, scenarios: Any = None, directory: FakeDirectory | None = None) -> None:
+    def __init__(
+        self, scenarios: Any = None, directory: FakeDirectory | None = None, queues: Any = None
+    ) -> None:
         self.clock = FakeClock()
         self.sig = FakeSignalling()
         self.records: list[CallRecord] = []
@@ -136,7 +141,13 @@ class Harness:
             self.records.append(rec)
 
         self.mgr = CallManager(
-            self.sig, router, sink, self.clock, no_answer_timeout=30, scenarios=scenarios
+            self.sig,
+            router,
+            sink,
+            self.clock,
+            no_answer_timeout=30,
+            scenarios=scenarios,
+            queue_store=queues,
         )
 
     async def tick(self, seconds: float) -> None:

@@ -24,6 +24,7 @@ from pbx.engine.plans import (
     MenuPlan,
     NumberPlan,
     Prompt,
+    QueuePlan,
     Voicemail,
 )
 from pbx.engine.ringplan import Algorithm, GroupSpec
@@ -41,6 +42,7 @@ class FakeScenarios:
     number: NumberPlan
     groups: dict[str, GroupPlan] = field(default_factory=dict)
     menus: dict[str, MenuPlan] = field(default_factory=dict)
+    queues: dict[str, QueuePlan] = field(default_factory=dict)
     on_call: set[int] = field(default_factory=set)
     unregistered: set[int] = field(default_factory=set)
     voicemails: list[Voicemail] = field(default_factory=list)
@@ -53,6 +55,9 @@ class FakeScenarios:
 
     async def menu(self, company_id: int, name: str) -> MenuPlan | None:
         return self.menus.get(name)
+
+    async def queue(self, company_id: int, name: str) -> QueuePlan | None:
+        return self.queues.get(name)
 
     async def member_states(
         self, company_id: int, members: tuple[GroupMember, ...]
