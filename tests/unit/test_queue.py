@@ -101,7 +101,7 @@ async def test_two_callers_one_agent_in_order_of_arrival() -> None:
 
 
 async def test_an_unanswered_offer_keeps_the_place_in_line() -> None:
-    sc, store, h = support_queue()
+    _sc, store, h = support_queue()
     await h.feed(client("q-1"))
     assert offers(h, "q-1") == ["b1"]
     await h.tick(15)  # Anna does not answer within agent_ring
@@ -134,7 +134,7 @@ async def test_callback_keeps_the_place_and_rings_the_agent_first() -> None:
     assert h.sig.commands[-1] == ("hangup", "q-1")
     await h.feed(CallerGone("q-1"))
     assert [(r.result, r.hangup_cause) for r in h.records] == [(Result.MISSED, "queue_callback")]
-    [(company, queue, entry, _)] = await store.entries()
+    [(_company, _queue, entry, _)] = await store.entries()
     assert parse_callback(entry) == ("79990001122", 7, "q-1", 1)
 
     assert await h.mgr.queues.dispatch_callbacks() == 0  # still nobody free
@@ -159,7 +159,7 @@ async def test_callback_keeps_the_place_and_rings_the_agent_first() -> None:
 
 
 async def test_a_failed_callback_goes_back_in_line_then_gives_up() -> None:
-    sc, store, h = support_queue()
+    _sc, store, h = support_queue()
     await store.join(1, "support", "cb|79990001122|7|q-9|1", 100.0)
     for attempt in (1, 2, 3):
         assert await h.mgr.queues.dispatch_callbacks() == 1
