@@ -1,15 +1,17 @@
-"""Ring groups and IVR menus (owner and admin): chat-ops commands."""
+"""Ring groups, IVR menus and queues (owner and admin), and "call back": chat-ops."""
 
 from __future__ import annotations
 
+from aiogram import F
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bot import chatops
 from bot.chatops import Usage
 from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
+from pbx.services.queues import QueueInfo
 from pbx.services.scenarios import GroupInfo, MenuInfo
 
 routes = Routes("groups")
@@ -159,3 +161,72 @@ async def menu_del(
         return
     await cabinet.remove_menu(actor, name)
     await message.answer(tr("removed", name=name))
+
+
+def queue_text(tr: Translator, q: QueueInfo) -> str:
+    return tr(
+        "queue-card",
+        name=q.name,
+        group=q.group,
+        max_wait=str(q.max_wait),
+        ring=str(q.agent_ring),
+        announce=str(q.announce),
+        callback=tr("yes") if q.callback else tr("no"),
+        fallback=q.fallback,
+        waiting="?" if q.waiting is None else str(q.waiting),
+    )
+
+
+@routes.message(Command("queues"), member=True)
+async def queues(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    rows = await cabinet.list_queues(actor)
+    if not rows:
+        await message.answer(tr("queues-empty"))
+        return
+    await _answer_all(message, [queue_text(tr, q) for q in rows])
+
+
+@routes.message(Command("queue_set"), member=True)
+async def queue_set(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    try:
+        words, opts = chatops.words_and_options(command.args)
+        if len(words) != 1 or not opts:
+            raise Usage(command.args or "")
+    except Usage:
+        await message.answer(
+            tr(
+                "usage",
+                usage="/queue_set NAME group=GROUP max_wait=300 ring=20 announce=30 "
+                "callback=on fallback=TARGET",
+            )
+        )
+        return
+    q = await cabinet.set_queue(actor, words[0], opts)
+    await message.answer(queue_text(tr, q))
+
+
+@routes.message(Command("queue_del"), member=True)
+async def queue_del(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    try:
+        name = chatops.one_word(command.args)
+    except Usage:
+        await message.answer(tr("usage", usage="/queue_del NAME"))
+        return
+    await cabinet.remove_queue(actor, name)
+    await message.answer(tr("removed", name=name))
+
+
+@routes.callback_query(F.data.startswith("cb:call:"), member=True)
+async def call_back(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    """The "call back" button of a missed-call alert: the PBX rings the employee's
+    phone first, then the client from the company number."""
+    raw = (query.data or "").removeprefix("cb:call:")
+    if not raw.isdigit():
+        await query.answer(tr("button-stale"))
+        return
+    client = await cabinet.call_back(actor, int(raw))
+    await query.answer(tr("calling-back", client=client), show_alert=True)

@@ -35,6 +35,7 @@ from pbx.services.cabinet_base import (
     require,
 )
 from pbx.services.provisioning import Provisioning
+from pbx.services.queues import QueueArea
 from pbx.services.scenarios import ScenarioArea
 from pbx.services.schedules import ScheduleArea
 from pbx.services.voicemail import VoicemailArea
@@ -58,11 +59,13 @@ __all__ = [
 ]
 
 
-class Cabinet(NumbersArea, SelfServiceArea, ScenarioArea, ScheduleArea, VoicemailArea):
+class Cabinet(NumbersArea, SelfServiceArea, ScenarioArea, ScheduleArea, VoicemailArea, QueueArea):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
-        """The cabinet as the service runs it: shared presence and trunk states."""
-        return cls(pool, settings, RedisPresence(redis), RedisTrunkStates(redis))
+        """The cabinet as the service runs it: shared presence, trunk states, queues."""
+        cabinet = cls(pool, settings, RedisPresence(redis), RedisTrunkStates(redis))
+        cabinet.redis = redis
+        return cabinet
 
     # --- who is this --------------------------------------------------------------
     async def remember(self, user: TgUser) -> TgUser:

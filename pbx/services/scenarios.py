@@ -110,10 +110,11 @@ async def check_target(conn: asyncpg.Connection, company_id: int, text: str) -> 
                 "SELECT 1 FROM ring_groups WHERE company_id = $1 AND name = $2", company_id, arg
             )
         )
-    elif kind is Kind.MENU:
+    elif kind in (Kind.MENU, Kind.QUEUE):
+        table = "ivr_menus" if kind is Kind.MENU else "queues"
         exists = bool(
             await conn.fetchval(
-                "SELECT 1 FROM ivr_menus WHERE company_id = $1 AND name = $2", company_id, arg
+                f"SELECT 1 FROM {table} WHERE company_id = $1 AND name = $2", company_id, arg
             )
         )
     elif kind is Kind.MESSAGE:
@@ -155,7 +156,11 @@ async def users_of(conn: asyncpg.Connection, company_id: int, targets: list[str]
             WHERE company_id = $1 AND (on_timeout = ANY($2) OR on_invalid = ANY($2)
                OR EXISTS (SELECT 1 FROM jsonb_each_text(options) o WHERE o.value = ANY($2)))
            UNION ALL
-           SELECT 'group ' || name FROM ring_groups WHERE company_id = $1 AND fallback = ANY($2)""",
+           SELECT 'group ' || name FROM ring_groups WHERE company_id = $1 AND fallback = ANY($2)
+           UNION ALL
+           SELECT 'queue ' || q.name FROM queues q
+             JOIN ring_groups g ON g.company_id = q.company_id AND g.id = q.group_id
+            WHERE q.company_id = $1 AND (q.fallback = ANY($2) OR 'group:' || g.name = ANY($2))""",
         company_id,
         targets,
     )

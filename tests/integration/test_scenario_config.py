@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from pbx.config import Settings
 from pbx.engine.calls import CallRecord, Result
@@ -17,6 +18,7 @@ from pbx.engine.targets import Kind, Target
 from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet import Actor, Cabinet, TgUser
 from storage.cdr import PgCallRecords
+from storage.queues import DIAL_REQUESTS, next_dial
 from storage.scenarios import PgScenarios
 
 _ids = itertools.count(9_100_001)
@@ -192,3 +194,61 @@ async def test_a_missed_call_alerts_each_recipient_once(
         f"missed2-{company}",
     )
     assert [(r["channel"], r["recipient"]) for r in later] == [("telegram", anna_chat)]
+
+
+async def test_queue_config_and_call_back_request(
+    cabinet: Cabinet, pool: asyncpg.Pool, base_settings: Settings
+) -> None:
+    redis = aioredis.from_url(base_settings.redis_dsn)
+    try:
+        cab = Cabinet.with_redis(pool, cabinet.settings, redis)
+        owner, number = await office(cab)
+        with pytest.raises(ValidationError) as e:
+            await cab.set_queue(owner, "support", {"ring": "10"})
+        assert e.value.key == "queue_needs_group"
+        await cab.add_group(owner, "agents")
+        q = await cab.set_queue(owner, "support", {"group": "agents", "max_wait": "120"})
+        assert (q.group, q.max_wait, q.callback, q.waiting) == ("agents", 120, True, 0)
+        await cab.set_scenario(owner, number, {"open": "queue:support"})
+        for coro, key in (
+            (cab.remove_group(owner, "agents"), "target_in_use"),
+            (cab.remove_queue(owner, "support"), "target_in_use"),
+            (cab.set_queue(owner, "other", {"group": "nope"}), "no_such_group"),
+        ):
+            with pytest.raises((ValidationError, NotFound)) as err:
+                await coro
+            assert err.value.key == key
+        engine = PgScenarios(pool, redis, cab.settings)
+        plan = await engine.queue(owner.company_id, "support")
+        assert plan is not None and (plan.group, plan.max_wait) == ("agents", 120.0)
+
+        # "Call back" on a missed call: a request for an engine node, nothing dialled here.
+        anna = await pool.fetchval(
+            "SELECT m.tg_id FROM memberships m JOIN extensions x"
+            " ON x.company_id = m.company_id AND x.employee_id = m.employee_id"
+            " WHERE m.company_id = $1 AND x.ext = '101'",
+            owner.company_id,
+        )
+        actor = await cab.actor(anna)
+        assert actor is not None
+        call_id = await pool.fetchval(
+            """INSERT INTO calls (company_id, sip_call_id, direction, caller, callee,
+                   started_at, ended_at, result, hangup_cause)
+               VALUES ($1, $2, 'inbound', '79990001122', $3, now(), now(), 'missed', 'x')
+               RETURNING id""",
+            owner.company_id,
+            f"cb-{owner.company_id}",
+            number,
+        )
+        await redis.delete(DIAL_REQUESTS)
+        assert await cab.call_back(actor, call_id) == "79990001122"
+        req = await next_dial(redis, timeout=1)
+        assert req is not None and (req.ext, req.client, req.company_id) == (
+            "101",
+            "79990001122",
+            owner.company_id,
+        )
+        with pytest.raises(NotFound):
+            await cab.call_back(actor, call_id + 1000)  # not this company's call
+    finally:
+        await redis.aclose()

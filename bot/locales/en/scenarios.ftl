@@ -58,7 +58,7 @@ voicemail-empty = No voicemail.
 voicemail-title = 📨 Voicemail (● not listened yet):
 voicemail-line = { $mark }#{ $id } { $at } from { $caller } to box { $box }, { $duration } s
 voicemail-caption = Voicemail from { $caller }, { $duration } s
-err-target_syntax = “{ $value }” is not a target. Use ext:101, group:NAME, menu:NAME, voicemail:101|NAME|common, forward:+79161234567, message:AUDIO or hangup.
+err-target_syntax = “{ $value }” is not a target. Use ext:101, group:NAME, menu:NAME, queue:NAME, voicemail:101|NAME|common, forward:+79161234567, message:AUDIO or hangup.
 err-target_missing = { $target } does not exist in your company: create it first.
 err-target_in_use = Still used by { $users }: change those first.
 err-forward_no_trunk = Forwarding to a phone number needs a trunk with a company number: /trunk_add, then /number_add.
@@ -81,7 +81,17 @@ help-voicemail = /voicemail — voicemail left for you (▶ to listen)
 help-scenarios = /scenario NUMBER [open=… closed=… fallback=… schedule=… greeting=…] — what a number does with calls
     /groups, /group_add NAME [ALGORITHM], /group_members NAME EXT [EXT,EXT …], /group_set NAME key=value …, /group_del NAME — ring groups
     /menus, /menu_set NAME prompt=AUDIO 1=TARGET … timeout=5 repeats=2, /menu_del NAME — voice menus (IVR)
+    /queues, /queue_set NAME group=GROUP max_wait=300 ring=20 callback=on fallback=TARGET, /queue_del NAME — call queues
     /schedules, /hours NAME mon-fri 09:00-18:00, /holiday NAME DATE [off], /special_day NAME DATE HOURS|auto, /open_now NAME, /closed_now NAME, /schedule_auto NAME — working hours
     /audio, /audio_add KIND NAME — greetings, menu prompts, music on hold
     /alerts [owner=on|off email=on|off sms=on|off] — who hears about missed calls
-    Targets: ext:101, group:NAME, menu:NAME, voicemail:101|NAME|common, forward:+79161234567, message:AUDIO, hangup
+    Targets: ext:101, group:NAME, menu:NAME, queue:NAME, voicemail:101|NAME|common, forward:+79161234567, message:AUDIO, hangup
+queues-empty = No queues yet. Create one: /queue_set support group=sales
+queue-card =
+    ⏳ Queue { $name }: agents of group { $group }, waiting now: { $waiting }
+    Longest wait { $max_wait } s, each agent rings { $ring } s, position every { $announce } s
+    Callback on request: { $callback }; after the longest wait: { $fallback }
+calling-back = Your phone rings now: pick up and we will call { $client }.
+err-queue_needs_group = A new queue needs its agents: add group=NAME.
+err-no_such_queue = There is no queue { $name }: see /queues.
+err-engine_unreachable = The phone system cannot be reached right now: try again in a minute.

@@ -58,7 +58,7 @@ voicemail-empty = Голосовых сообщений нет.
 voicemail-title = 📨 Голосовая почта (● не прослушано):
 voicemail-line = { $mark }#{ $id } { $at } от { $caller } в ящик { $box }, { $duration } с
 voicemail-caption = Голосовое сообщение от { $caller }, { $duration } с
-err-target_syntax = «{ $value }» — не цель. Пишите ext:101, group:ИМЯ, menu:ИМЯ, voicemail:101|ИМЯ|common, forward:+79161234567, message:ЗАПИСЬ или hangup.
+err-target_syntax = «{ $value }» — не цель. Пишите ext:101, group:ИМЯ, menu:ИМЯ, queue:ИМЯ, voicemail:101|ИМЯ|common, forward:+79161234567, message:ЗАПИСЬ или hangup.
 err-target_missing = { $target } в вашей компании нет: сначала создайте.
 err-target_in_use = Ещё используется: { $users }. Сначала измените их.
 err-forward_no_trunk = Для переадресации на телефон нужен транк с номером компании: /trunk_add, затем /number_add.
@@ -81,7 +81,17 @@ help-voicemail = /voicemail — голосовые сообщения для в�
 help-scenarios = /scenario НОМЕР [open=… closed=… fallback=… schedule=… greeting=…] — что номер делает со звонками
     /groups, /group_add ИМЯ [АЛГОРИТМ], /group_members ИМЯ ВН [ВН,ВН …], /group_set ИМЯ ключ=значение …, /group_del ИМЯ — группы обзвона
     /menus, /menu_set ИМЯ prompt=ЗАПИСЬ 1=ЦЕЛЬ … timeout=5 repeats=2, /menu_del ИМЯ — голосовые меню (IVR)
+    /queues, /queue_set ИМЯ group=ГРУППА max_wait=300 ring=20 callback=on fallback=ЦЕЛЬ, /queue_del ИМЯ — очереди
     /schedules, /hours ИМЯ mon-fri 09:00-18:00, /holiday ИМЯ ДАТА [off], /special_day ИМЯ ДАТА ЧАСЫ|auto, /open_now ИМЯ, /closed_now ИМЯ, /schedule_auto ИМЯ — рабочее время
     /audio, /audio_add ТИП ИМЯ — приветствия, записи меню, музыка ожидания
     /alerts [owner=on|off email=on|off sms=on|off] — кто узнаёт о пропущенных
-    Цели: ext:101, group:ИМЯ, menu:ИМЯ, voicemail:101|ИМЯ|common, forward:+79161234567, message:ЗАПИСЬ, hangup
+    Цели: ext:101, group:ИМЯ, menu:ИМЯ, queue:ИМЯ, voicemail:101|ИМЯ|common, forward:+79161234567, message:ЗАПИСЬ, hangup
+queues-empty = Очередей пока нет. Создайте: /queue_set support group=sales
+queue-card =
+    ⏳ Очередь { $name }: операторы группы { $group }, ждут сейчас: { $waiting }
+    Максимальное ожидание { $max_wait } с, оператору звонит { $ring } с, позиция каждые { $announce } с
+    Обратный звонок по запросу: { $callback }; после максимального ожидания: { $fallback }
+calling-back = Сейчас зазвонит ваш телефон: снимите трубку, и мы наберём { $client }.
+err-queue_needs_group = Новой очереди нужны операторы: добавьте group=ИМЯ.
+err-no_such_queue = Очереди { $name } нет: см. /queues.
+err-engine_unreachable = АТС сейчас недоступна: попробуйте через минуту.

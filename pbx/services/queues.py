@@ -1,0 +1,163 @@
+"""Call queues from the cabinet, and "call back" from a missed-call alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from pbx.engine.dialout import DialRequest
+from pbx.errors import NotFound, ValidationError
+from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
+from pbx.services.scenarios import (
+    check_target,
+    entity_name,
+    flag,
+    number_in,
+    refuse_if_used,
+    unknown_option,
+)
+from storage.queues import RedisQueueStore, request_dial
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    name: str
+    group: str
+    max_wait: int
+    agent_ring: int
+    announce: int
+    callback: bool
+    fallback: str
+    waiting: int | None  # callers in line now (None when not known)
+
+
+class QueueArea(CabinetBase):
+    redis: aioredis.Redis | None = None  # set by Cabinet.with_redis
+
+    async def list_queues(self, actor: Actor) -> list[QueueInfo]:
+        require(actor, Perm.MANAGE_NUMBERS)
+        rows = await self.pool.fetch(
+            """SELECT q.*, g.name AS group_name FROM queues q
+                 JOIN ring_groups g ON g.company_id = q.company_id AND g.id = q.group_id
+                WHERE q.company_id = $1 ORDER BY q.name""",
+            actor.company_id,
+        )
+        return [await self._queue_info(r) for r in rows]
+
+    async def _queue_info(self, r: Any) -> QueueInfo:
+        waiting = None
+        if self.redis is not None:
+            waiting = await RedisQueueStore(self.redis).waiting(r["company_id"], r["name"])
+        return QueueInfo(
+            r["name"],
+            r["group_name"],
+            r["max_wait_s"],
+            r["agent_ring_s"],
+            r["announce_s"],
+            r["callback"],
+            r["fallback"],
+            waiting,
+        )
+
+    async def set_queue(self, actor: Actor, name: str, opts: dict[str, str]) -> QueueInfo:
+        """group=NAME (required to create), max_wait, ring, announce, callback, fallback."""
+        require(actor, Perm.MANAGE_NUMBERS)
+        name = entity_name(name)
+        async with self._tx() as conn:
+            values: dict[str, Any] = {}
+            for key, raw in opts.items():
+                if key == "group":
+                    values["group_id"] = await self._group_id(conn, actor, raw)
+                elif key == "max_wait":
+                    values["max_wait_s"] = number_in(raw, 10, 3600, "max_wait")
+                elif key == "ring":
+                    values["agent_ring_s"] = number_in(raw, 5, 120, "ring")
+                elif key == "announce":
+                    values["announce_s"] = number_in(raw, 10, 600, "announce")
+                elif key == "callback":
+                    values["callback"] = flag(raw)
+                elif key == "fallback":
+                    values["fallback"] = str(await check_target(conn, actor.company_id, raw))
+                else:
+                    raise unknown_option(key, "group max_wait ring announce callback fallback")
+            exists = await conn.fetchval(
+                "SELECT id FROM queues WHERE company_id = $1 AND name = $2 FOR UPDATE",
+                actor.company_id,
+                name,
+            )
+            if exists is None:
+                if "group_id" not in values:
+                    raise ValidationError(
+                        "a new queue needs group=NAME (its agents)", key="queue_needs_group"
+                    )
+                await conn.execute(
+                    "INSERT INTO queues (company_id, name, group_id) VALUES ($1, $2, $3)",
+                    actor.company_id,
+                    name,
+                    values["group_id"],
+                )
+            if values:
+                sets = ", ".join(f"{col} = ${i}" for i, col in enumerate(values, start=3))
+                await conn.execute(
+                    f"UPDATE queues SET {sets} WHERE company_id = $1 AND name = $2",
+                    actor.company_id,
+                    name,
+                    *values.values(),
+                )
+            await self._audit(conn, actor, actor.company_id, "queue.set", name, new=opts)
+            row = await conn.fetchrow(
+                """SELECT q.*, g.name AS group_name FROM queues q
+                     JOIN ring_groups g ON g.company_id = q.company_id AND g.id = q.group_id
+                    WHERE q.company_id = $1 AND q.name = $2""",
+                actor.company_id,
+                name,
+            )
+        return await self._queue_info(row)
+
+    async def _group_id(self, conn: asyncpg.Connection, actor: Actor, raw: str) -> int:
+        gid = await conn.fetchval(
+            "SELECT id FROM ring_groups WHERE company_id = $1 AND name = $2",
+            actor.company_id,
+            raw.strip().lower(),
+        )
+        if gid is None:
+            raise NotFound(f"no group {raw}", key="no_such_group", name=raw)
+        return int(gid)
+
+    async def remove_queue(self, actor: Actor, name: str) -> None:
+        require(actor, Perm.MANAGE_NUMBERS)
+        name = entity_name(name)
+        async with self._tx() as conn:
+            await refuse_if_used(conn, actor.company_id, [f"queue:{name}"])
+            done = await conn.execute(
+                "DELETE FROM queues WHERE company_id = $1 AND name = $2", actor.company_id, name
+            )
+            if done.endswith(" 0"):
+                raise NotFound(f"no queue {name}", key="no_such_queue", name=name)
+            await self._audit(conn, actor, actor.company_id, "queue.remove", name)
+
+    # --- call back ---------------------------------------------------------------------
+    async def call_back(self, actor: Actor, call_id: int) -> str:
+        """Ring the actor's phone, then the client of call `call_id`; the client's number."""
+        if actor.employee_id is None:
+            raise ValidationError("you have no phone profile in this company", key="no_profile")
+        row = await self.pool.fetchrow(
+            """SELECT c.caller, c.direction, x.ext FROM calls c
+                 JOIN extensions x ON x.company_id = c.company_id AND x.employee_id = $3
+                WHERE c.company_id = $1 AND c.id = $2""",
+            actor.company_id,
+            call_id,
+            actor.employee_id,
+        )
+        if row is None or row["direction"] != "inbound" or not row["caller"].isdigit():
+            raise NotFound(f"no call {call_id} to call back", key="no_such_call", id=str(call_id))
+        if self.redis is None:
+            raise ValidationError("the engine cannot be reached now", key="engine_unreachable")
+        await request_dial(
+            self.redis,
+            DialRequest(actor.company_id, actor.employee_id, row["ext"], row["caller"]),
+        )
+        return str(row["caller"])
