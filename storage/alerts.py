@@ -9,6 +9,9 @@ phones rang, and none when anybody answered.
 from __future__ import annotations
 
 import asyncio
+import math
+import wave
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +116,19 @@ async def missed_call(conn: asyncpg.Connection, rec: CallRecord, call_row_id: in
     return added
 
 
+SILENCE_RMS = 100  # of 32768: about -50 dBFS, below any speech on a phone line
+
+
+def is_silent(wav: Path) -> bool:
+    """Nothing but line noise in a 16-bit WAV (or no audio at all)."""
+    with wave.open(str(wav), "rb") as w:
+        frames = w.readframes(w.getnframes())
+    samples = array("h", frames[: len(frames) // 2 * 2])
+    if not samples:
+        return True
+    return math.sqrt(sum(x * x for x in samples) / len(samples)) < SILENCE_RMS
+
+
 class VoicemailStore:
     """Moves a recorded message into the company's media, records it, alerts the box."""
 
@@ -120,8 +136,13 @@ class VoicemailStore:
         self.pool = pool
         self.settings = settings
 
-    async def __call__(self, vm: Voicemail) -> None:
+    async def __call__(self, vm: Voicemail) -> bool:
+        """True when the message was kept; a silent recording is dropped (the call then
+        counts as missed and alerts as such)."""
         wav = Path(vm.path)
+        if await asyncio.to_thread(is_silent, wav):
+            await asyncio.to_thread(wav.unlink, missing_ok=True)
+            return False
         folder = self.settings.data_dir / "media" / str(vm.company_id) / "voicemail"
         folder.mkdir(parents=True, exist_ok=True)
         ogg = (folder / f"{wav.stem}.ogg").resolve()
@@ -142,7 +163,7 @@ class VoicemailStore:
                     int(vm.duration * 1000),
                 )
                 if vm_id is None:
-                    return
+                    return True  # already kept (a retry)
                 tz = await _company_tz(conn, vm.company_id)
                 at = await conn.fetchval("SELECT created_at FROM voicemails WHERE id = $1", vm_id)
                 for r in await recipients(conn, vm.company_id, list(vm.recipients), "ru"):
@@ -170,3 +191,4 @@ class VoicemailStore:
             ogg.unlink(missing_ok=True)  # nothing stored half-way
             raise
         await asyncio.to_thread(wav.unlink, missing_ok=True)
+        return True

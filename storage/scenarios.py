@@ -220,8 +220,8 @@ class PgScenarios:
         safe = "".join(ch if ch.isalnum() else "_" for ch in call_id)[:64]
         return str(Path(spool, f"{stamp}-{safe}.wav").resolve())
 
-    async def voicemail(self, vm: Voicemail) -> None:
+    async def voicemail(self, vm: Voicemail) -> bool:
         if self.voicemail_sink is None:
             log.warning("voicemail_dropped_no_sink", call_id=vm.sip_call_id)
-            return
-        await self.voicemail_sink(vm)
+            return False
+        return bool(await self.voicemail_sink(vm))

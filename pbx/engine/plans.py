@@ -111,7 +111,9 @@ class Scenarios(Protocol):
 
     def recording_path(self, company_id: int, call_id: str) -> str: ...
 
-    async def voicemail(self, vm: Voicemail) -> None: ...
+    async def voicemail(self, vm: Voicemail) -> bool:
+        """Keep the message and alert its box; False when there was nothing to keep."""
+        ...
 
 
 class QueueStore(Protocol):

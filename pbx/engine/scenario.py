@@ -337,7 +337,7 @@ class ScenarioRunner:
         inbound = self.inbound(call)
         if done.duration >= 1.0 and self.m.scenarios is not None:
             try:
-                await self.m.scenarios.voicemail(
+                kept = await self.m.scenarios.voicemail(
                     Voicemail(
                         company_id=inbound.company_id,
                         box=state.box,
@@ -349,7 +349,8 @@ class ScenarioRunner:
                         recipients=state.recipients,
                     )
                 )
-                call.result = Result.VOICEMAIL
+                if kept:
+                    call.result = Result.VOICEMAIL
             except Exception as exc:  # the call record still says what happened
                 log.error("voicemail_store_failed", call_id=call.offer.call_id, error=repr(exc))
         if call.caller_gone:

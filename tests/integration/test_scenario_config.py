@@ -3,8 +3,10 @@ reads; bad input is refused with nothing stored; a missed call alerts exactly on
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -12,14 +14,17 @@ import redis.asyncio as aioredis
 
 from pbx.config import Settings
 from pbx.engine.calls import CallRecord, Result
+from pbx.engine.plans import Voicemail
 from pbx.engine.ringplan import Algorithm
 from pbx.engine.routing import Direction
 from pbx.engine.targets import Kind, Target
 from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet import Actor, Cabinet, TgUser
+from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
 from storage.queues import DIAL_REQUESTS, next_dial
 from storage.scenarios import PgScenarios
+from tests.support.audio import generate_tone_wav
 
 _ids = itertools.count(9_100_001)
 _numbers = itertools.count(74950001000)
@@ -252,3 +257,48 @@ async def test_queue_config_and_call_back_request(
             await cab.call_back(actor, call_id + 1000)  # not this company's call
     finally:
         await redis.aclose()
+
+
+async def test_voicemail_is_kept_once_and_a_silent_one_is_dropped(
+    cabinet: Cabinet, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    owner, number = await office(cabinet)
+    settings = Settings(sip_domain="sc.test", data_dir=tmp_path)
+    store = VoicemailStore(pool, settings)
+    anna = await pool.fetchval(
+        "SELECT employee_id FROM extensions WHERE company_id = $1 AND ext = '101'",
+        owner.company_id,
+    )
+    await pool.execute("UPDATE employees SET email = 'anna@example.test' WHERE id = $1", anna)
+
+    def message(name: str, hz: float) -> Voicemail:
+        wav = generate_tone_wav(tmp_path / f"{name}.wav", hz, 2.0)
+        return Voicemail(
+            owner.company_id, "101", name, "79990001122", number, str(wav), 2.0, (anna,)
+        )
+
+    assert not await store(message(f"silent-{owner.company_id}", 0))
+    assert not (tmp_path / f"silent-{owner.company_id}.wav").exists()
+    vm = message(f"spoken-{owner.company_id}", 440)
+    assert await store(vm)
+    row = await pool.fetchrow("SELECT * FROM voicemails WHERE sip_call_id = $1", vm.sip_call_id)
+    assert row is not None and row["duration_ms"] == 2000 and row["path"].endswith(".ogg")
+    size, wav_left = await asyncio.to_thread(
+        lambda: (Path(row["path"]).stat().st_size, Path(vm.path).exists())
+    )
+    assert size > 0 and not wav_left
+    rows = await pool.fetch(
+        "SELECT channel, recipient, attachment FROM outbox"
+        " WHERE company_id = $1 AND kind = 'voicemail' ORDER BY channel, recipient",
+        owner.company_id,
+    )
+    assert {(r["channel"], r["attachment"]) for r in rows} == {
+        ("email", row["path"]),
+        ("telegram", row["path"]),
+    }
+    assert len(rows) == 3  # Anna by Telegram and e-mail, the owner by Telegram
+    listed = await cabinet.list_voicemails(owner)
+    assert [(v.caller, v.listened) for v in listed] == [("79990001122", False)]
+    assert (await cabinet.listen(owner, listed[0].id)).listened
+    with pytest.raises(NotFound):
+        await cabinet.listen(owner, listed[0].id + 100_000)

@@ -78,8 +78,9 @@ class FakeScenarios:
     def recording_path(self, company_id: int, call_id: str) -> str:
         return f"/spool/{call_id}.wav"
 
-    async def voicemail(self, vm: Voicemail) -> None:
+    async def voicemail(self, vm: Voicemail) -> bool:
         self.voicemails.append(vm)
+        return True
 
 
 def scenario_directory() -> FakeDirectory:

@@ -1,0 +1,337 @@
+"""Inbound scenarios end to end: a carrier's pjsua2 peer calls a company number; the
+employees' pjsua2 phones (through Kamailio) ring by the group's algorithm, the caller
+hears prompts and sends RFC 2833 digits, leaves voicemail, waits in a queue.
+
+Alerts are checked in the outbox (exactly once) and delivered through the fake
+Telegram Bot API and a real SMTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+
+from notifications.email import EmailSender
+from notifications.outbox import Channel
+from notifications.telegram import TelegramSender
+from notifications.worker import OutboxWorker
+from pbx.app import Service
+from pbx.engine.scenario import VoicemailState
+from pbx.services import Provisioning
+from pbx.services.audio import AudioKind, AudioService
+from pbx.services.cabinet import Actor, Cabinet, TgUser
+from tests.e2e.conftest import ENGINE_PORT, Office, call_record, eventually, make_office
+from tests.e2e.test_calls import talk
+from tests.support.audio import generate_tone_wav, has_tone
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import TgUser as FakeUser
+from tests.support.phone import Phone
+
+pytestmark = pytest.mark.e2e
+
+CARRIER = "127.0.0.3"
+CLIENT = "79990005566"
+NUMBER = "74957770001"
+TG_PORT = 25401
+SMTP_PORT = 25402
+PROMPT_HZ = 700
+_calls = itertools.count(1)
+
+
+@dataclass
+class Shop:
+    office: Office
+    owner: Actor
+    cabinet: Cabinet
+    carrier: Phone
+    employee_tg: dict[str, int] = field(default_factory=dict)  # ext → Telegram id
+
+
+async def link_telegram(
+    pool: asyncpg.Pool, cabinet: Cabinet, company: int, ext: str, tg: int
+) -> None:
+    await cabinet.remember(TgUser(tg, f"Employee {ext}", None, "en"))
+    await pool.execute(
+        """INSERT INTO memberships (company_id, tg_id, role, employee_id)
+           SELECT $1, $2, 'employee', employee_id FROM extensions
+            WHERE company_id = $1 AND ext = $3""",
+        company,
+        tg,
+        ext,
+    )
+
+
+@pytest.fixture(scope="module")
+async def shop(pbx: Service, prov: Provisioning) -> AsyncIterator[Shop]:
+    assert pbx.pool is not None and pbx.redis is not None
+    office = await make_office(prov, "Shop", ["101", "102", "103"], ["101", "102", "103"])
+    cabinet = Cabinet.with_redis(pbx.pool, pbx.settings, pbx.redis)
+    owner_tg = 7_700_000 + office.company_id
+    await cabinet.remember(TgUser(owner_tg, "Owner", None, "en"))
+    await pbx.pool.execute(
+        "INSERT INTO memberships (company_id, tg_id, role) VALUES ($1, $2, 'owner')",
+        office.company_id,
+        owner_tg,
+    )
+    owner = await cabinet.actor(owner_tg)
+    assert owner is not None
+    employee_tg = {}
+    for ext in ("101", "102"):
+        employee_tg[ext] = 7_800_000 + office.company_id * 10 + int(ext[-1])
+        await link_telegram(pbx.pool, cabinet, office.company_id, ext, employee_tg[ext])
+    carrier = Phone(port=25290, name=CLIENT, host=CARRIER)
+    await carrier.start()
+    trunk = await prov.add_trunk(
+        office.company_id, "carrier", CARRIER, port=25290, auth_mode="ip", ip_addresses=[CARRIER]
+    )
+    await prov.add_number(office.company_id, NUMBER, trunk.id, "101")
+    yield Shop(office, owner, cabinet, carrier, employee_tg)
+    await carrier.close()
+    for phone in office.phones.values():
+        await phone.close()
+
+
+async def dial_number(shop: Shop) -> str:
+    shop.carrier.mark()
+    for phone in shop.office.phones.values():
+        phone.mark()
+    await shop.carrier.call(f"sip:{NUMBER}@127.0.0.1:{ENGINE_PORT}")
+    return str(shop.carrier.current_call_id)
+
+
+async def outbox_rows(pool: asyncpg.Pool, company: int, call_row: int) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        "SELECT * FROM outbox WHERE company_id = $1 AND payload->>'call_id' = $2",
+        company,
+        str(call_row),
+    )
+    return [dict(r) for r in rows]
+
+
+async def test_ring_all_first_answer_wins_and_nobody_is_alerted(
+    pbx: Service, shop: Shop, tmp_path: Path
+) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.add_group(owner, "all", "ring_all")
+    await c.set_group_members(owner, "all", ["101", "102"])
+    await c.set_scenario(owner, NUMBER, {"open": "group:all"})
+    call_id = await dial_number(shop)
+    p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
+    await p101.wait_incoming()
+    await p102.wait_incoming()
+    await p102.answer()
+    await shop.carrier.wait_state("CONFIRMED")
+    await p101.wait_state("DISCONNECTED")  # the PBX stopped the other phone
+    await talk(shop.carrier, p102, tmp_path)
+    await shop.carrier.hangup()
+    await p102.wait_state("DISCONNECTED")
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert (rec["result"], rec["target"]) == ("answered", "group:all")
+    assert await outbox_rows(pbx.pool, shop.office.company_id, rec["id"]) == []
+
+
+async def test_sequential_nobody_answers_one_alert_delivered_once(pbx: Service, shop: Shop) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.add_group(owner, "seq", "sequential")
+    await c.set_group_members(owner, "seq", ["101", "102"])
+    await c.set_group(owner, "seq", {"interval": "5", "timeout": "10"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:seq"})
+    call_id = await dial_number(shop)
+    p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
+    await p101.wait_incoming()
+    with pytest.raises(TimeoutError):
+        await p102.wait_incoming(timeout=3.5)  # not yet: one by one
+    await p102.wait_incoming(timeout=4)
+    await p101.wait_state("DISCONNECTED")
+    ended = await shop.carrier.wait_state("DISCONNECTED", timeout=10)
+    assert ended["last_status_code"] == 480
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert rec["result"] in ("no_answer", "missed")
+    rows = await outbox_rows(pbx.pool, shop.office.company_id, rec["id"])
+    recipients = sorted(r["recipient"] for r in rows)
+    want = sorted(str(t) for t in (*shop.employee_tg.values(), shop.owner.tg_id))
+    assert recipients == want and {r["kind"] for r in rows} == {"missed_call"}
+
+    async with FakeTelegram(port=TG_PORT) as tg:
+        for tg_id in recipients:
+            tg.add_user(FakeUser(int(tg_id), "U"))
+        bot = tg.make_bot()
+        try:
+            worker = OutboxWorker(pbx.pool, {Channel.TELEGRAM: TelegramSender(bot)})
+            assert await worker.run_once() == len(rows)
+            assert await worker.run_once() == 0  # delivered once
+            msg = await tg.next_message(shop.employee_tg["101"])
+            assert CLIENT in (msg.text or "")
+            assert msg.buttons == [("Call back", f"cb:call:{rec['id']}")]
+        finally:
+            await bot.session.close()
+
+
+async def test_cumulative_keeps_the_first_phone_ringing(pbx: Service, shop: Shop) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.add_group(owner, "grow", "cumulative")
+    await c.set_group_members(owner, "grow", ["101", "102"])
+    await c.set_group(owner, "grow", {"interval": "5", "timeout": "20"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:grow"})
+    call_id = await dial_number(shop)
+    p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
+    first = await p101.wait_incoming()
+    await p102.wait_incoming(timeout=8)
+    await p102.answer()
+    await shop.carrier.wait_state("CONFIRMED")
+    # 101 rang until 102 answered, and only then was stopped.
+    await p101.wait_state("DISCONNECTED", call_id=first["call_id"])
+    await shop.carrier.hangup()
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert rec["result"] == "answered"
+    assert await outbox_rows(pbx.pool, shop.office.company_id, rec["id"]) == []
+
+
+async def tone_audio(shop: Shop, tmp: Path, name: str, hz: int, seconds: float) -> None:
+    wav = tmp / f"{name}.wav"
+    generate_tone_wav(wav, hz, seconds)
+    assert shop.cabinet.pool is not None
+    audio = AudioService(shop.cabinet.pool, shop.cabinet.settings)
+    await audio.add(shop.owner, AudioKind.IVR, name, wav.read_bytes(), wav.name)
+
+
+async def test_menu_prompt_is_heard_and_a_digit_reaches_its_target(
+    pbx: Service, shop: Shop, tmp_path: Path
+) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await tone_audio(shop, tmp_path, "menu700", PROMPT_HZ, 4.0)
+    await c.set_menu(owner, "main", {"prompt": "menu700", "2": "ext:102", "ext": "off"})
+    await c.set_scenario(owner, NUMBER, {"open": "menu:main"})
+    call_id = await dial_number(shop)
+    await shop.carrier.wait_state("CONFIRMED")  # the PBX answered to play the menu
+    heard = tmp_path / "menu.wav"
+    await shop.carrier.record_to(heard, max_ms=1500)
+    await shop.carrier.wait_record_stopped()
+    assert has_tone(heard, PROMPT_HZ), "the caller did not hear the menu prompt"
+    await shop.carrier.send_dtmf("2")
+    p102 = shop.office.phones["102"]
+    await p102.wait_incoming()
+    await p102.answer()
+    await talk(shop.carrier, p102, tmp_path)
+    await p102.hangup()
+    await shop.carrier.wait_state("DISCONNECTED")
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert (rec["result"], rec["target"]) == ("answered", "ext:102")
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.arrived = asyncio.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        self.arrived.set()
+        return "250 OK"
+
+
+async def test_out_of_hours_voicemail_reaches_telegram_and_email(
+    pbx: Service, shop: Shop, tmp_path: Path
+) -> None:
+    c, owner = shop.cabinet, shop.owner
+    assert pbx.pool is not None
+    await pbx.pool.execute(
+        "UPDATE employees SET email = 'e101@shop.test' WHERE company_id = $1 AND id ="
+        " (SELECT employee_id FROM extensions WHERE company_id = $1 AND ext = '101')",
+        shop.office.company_id,
+    )
+    await c.set_hours(owner, "office", "mon-fri", "09:00-18:00")
+    await c.set_override(owner, "office", "closed")
+    await c.set_scenario(
+        owner, NUMBER, {"open": "ext:101", "closed": "voicemail:101", "schedule": "office"}
+    )
+    call_id = await dial_number(shop)
+    await shop.carrier.wait_state("CONFIRMED")
+    # The greeting and the beep take a few seconds; then speak (a tone) and hang up.
+    await shop.carrier.play_tone(440)
+    await _recording_started(pbx)
+    await asyncio.sleep(2.0)  # the caller speaks (a tone) for two seconds, then hangs up
+    await shop.carrier.hangup()
+    await shop.carrier.stop_audio()
+    row = await eventually(
+        lambda: pbx.pool.fetchrow(  # type: ignore[union-attr]
+            "SELECT * FROM voicemails WHERE sip_call_id = $1", call_id
+        ),
+        timeout=15,
+    )
+    assert row["box"] == "101" and row["caller"] == CLIENT and row["duration_ms"] >= 1000
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert rec["result"] == "voicemail"
+    ogg = Path(row["path"])
+    decoded = tmp_path / "vm.wav"
+    proc = await asyncio.create_subprocess_exec(
+        "ffmpeg",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(ogg),
+        "-ar",
+        "8000",
+        "-ac",
+        "1",
+        str(decoded),
+    )
+    assert await proc.wait() == 0
+    assert has_tone(decoded, 440), "the message does not carry what the caller said"
+    ogg_bytes = await asyncio.to_thread(ogg.read_bytes)
+
+    box = Mailbox()
+    smtp = Controller(box, hostname="127.0.0.1", port=SMTP_PORT)
+    smtp.start()
+    try:
+        async with FakeTelegram(port=TG_PORT) as tg:
+            tg.add_user(FakeUser(shop.employee_tg["101"], "U"))
+            tg.add_user(FakeUser(shop.owner.tg_id, "O"))
+            bot = tg.make_bot()
+            try:
+                senders = {
+                    Channel.TELEGRAM: TelegramSender(bot),
+                    Channel.EMAIL: EmailSender(
+                        host="127.0.0.1", port=SMTP_PORT, sender="pbx@shop.test", start_tls=False
+                    ),
+                }
+                await OutboxWorker(pbx.pool, senders).run_once()
+                msg = await tg.next_message(shop.employee_tg["101"])
+                assert msg.method == "sendVoice" and msg.file is not None
+                assert msg.file.data == ogg_bytes
+                await asyncio.wait_for(box.arrived.wait(), 10)
+            finally:
+                await bot.session.close()
+    finally:
+        smtp.stop()
+    [mail] = box.messages
+    assert mail["To"] == "e101@shop.test"
+    parts = [p for p in mail.walk() if p.get_filename()]
+    assert parts and parts[0].get_payload(decode=True) == ogg_bytes
+
+
+async def _recording_started(pbx: Service) -> None:
+    """The engine's voicemail flow reached the recording step (no event to wait on)."""
+
+    async def recording() -> bool:
+        assert pbx.calls is not None
+        return any(
+            isinstance(c.flow, VoicemailState) and c.flow.recording
+            for c in pbx.calls.calls.values()
+        )
+
+    await eventually(recording, timeout=15)
