@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import numpy as np
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -31,7 +32,7 @@ from pbx.services.audio import AudioKind, AudioService
 from pbx.services.cabinet import Actor, Cabinet, TgUser
 from tests.e2e.conftest import ENGINE_PORT, Office, call_record, eventually, make_office
 from tests.e2e.test_calls import talk
-from tests.support.audio import generate_tone_wav, has_tone
+from tests.support.audio import generate_tone_wav, has_tone, read_wav
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_telegram import TgUser as FakeUser
 from tests.support.phone import Phone
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.e2e
 
 CARRIER = "127.0.0.3"
 CLIENT = "79990005566"
+CLIENT2 = "79990007788"
 NUMBER = "74957770001"
 TG_PORT = 25401
 SMTP_PORT = 25402
@@ -335,3 +337,130 @@ async def _recording_started(pbx: Service) -> None:
         )
 
     await eventually(recording, timeout=15)
+
+
+def audible(wav: Path) -> bool:
+    samples, _ = read_wav(wav)
+    return bool(samples.size) and float(np.sqrt(np.mean(samples**2))) > 0.01
+
+
+@pytest.fixture(scope="module")
+async def second_client(shop: Shop) -> AsyncIterator[Phone]:
+    phone = Phone(port=25291, name=CLIENT2, host=CARRIER)
+    await phone.start()
+    yield phone
+    await phone.close()
+
+
+async def queue_setup(shop: Shop, callback: bool) -> None:
+    c, owner = shop.cabinet, shop.owner
+    if not await c.pool.fetchval(
+        "SELECT 1 FROM ring_groups WHERE company_id = $1 AND name = 'agents'",
+        shop.office.company_id,
+    ):
+        await c.add_group(owner, "agents")
+        await c.set_group_members(owner, "agents", ["103"])
+    await c.set_queue(
+        owner,
+        "support",
+        {
+            "group": "agents",
+            "max_wait": "60",
+            "ring": "15",
+            "callback": "on" if callback else "off",
+        },
+    )
+    await c.set_scenario(owner, NUMBER, {"open": "queue:support"})
+
+
+async def test_queue_two_callers_one_agent_in_turn(
+    pbx: Service, shop: Shop, second_client: Phone, tmp_path: Path
+) -> None:
+    await queue_setup(shop, callback=False)
+    agent = shop.office.phones["103"]
+    first_id = await dial_number(shop)
+    await shop.carrier.wait_state("CONFIRMED")
+    first_offer = await agent.wait_incoming()
+    second_client.mark()
+    await second_client.call(f"sip:{NUMBER}@127.0.0.1:{ENGINE_PORT}")
+    await second_client.wait_state("CONFIRMED")
+    waiting = tmp_path / "waiting.wav"
+    await second_client.record_to(waiting, max_ms=1500)
+    await second_client.wait_record_stopped()
+    assert audible(waiting), "the waiting caller hears nothing"
+    await agent.answer()
+    await talk(shop.carrier, agent, tmp_path)
+    with pytest.raises(TimeoutError):
+        await agent.wait_incoming(timeout=2)  # busy with the first caller: nobody else rings
+    agent.mark()
+    await shop.carrier.hangup()
+    await agent.wait_state("DISCONNECTED", call_id=first_offer["call_id"])
+    await agent.wait_incoming(timeout=5)  # now the second caller's turn
+    await agent.answer()
+    await talk(second_client, agent, tmp_path)
+    await second_client.hangup()
+    assert pbx.pool is not None
+    for call_id in (first_id, str(second_client.current_call_id)):
+        rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+        assert (rec["result"], rec["target"]) == ("answered", "queue:support")
+
+
+async def test_queue_callback_rings_the_agent_then_the_client(
+    pbx: Service, shop: Shop, second_client: Phone, tmp_path: Path
+) -> None:
+    await queue_setup(shop, callback=True)
+    agent = shop.office.phones["103"]
+    await dial_number(shop)  # the first caller keeps the agent busy
+    await shop.carrier.wait_state("CONFIRMED")
+    first_offer = await agent.wait_incoming()
+    await agent.answer()
+    await agent.wait_state("CONFIRMED", call_id=first_offer["call_id"])
+    second_client.mark()
+    await second_client.call(f"sip:{NUMBER}@127.0.0.1:{ENGINE_PORT}")
+    await second_client.wait_state("CONFIRMED")
+    await second_client.send_dtmf("1")
+    await second_client.wait_state("DISCONNECTED", timeout=15)  # "we will call you back"
+    agent.mark(), shop.carrier.mark()
+    await shop.carrier.hangup()
+    await agent.wait_state("DISCONNECTED", call_id=first_offer["call_id"])
+    # The agent is free: the PBX rings them first ...
+    ring = await agent.wait_incoming(timeout=10)
+    assert CLIENT2 in ring["from"]  # the agent sees whom they will talk to
+    await agent.answer()
+    # ... then dials the client through the carrier, from the company number.
+    incoming = await shop.carrier.wait_incoming(timeout=10)
+    assert CLIENT2 in incoming["request_uri"] and NUMBER in incoming["from"]
+    await shop.carrier.answer()
+    await talk(agent, shop.carrier, tmp_path)
+    await agent.hangup()
+    await shop.carrier.wait_state("DISCONNECTED")
+
+
+async def test_call_back_button_rings_the_employee_then_the_client(
+    pbx: Service, shop: Shop, tmp_path: Path
+) -> None:
+    assert pbx.pool is not None
+    call_row = await pbx.pool.fetchval(
+        """INSERT INTO calls (company_id, sip_call_id, direction, caller, callee,
+               started_at, ended_at, result, hangup_cause)
+           VALUES ($1, 'missed-for-callback', 'inbound', $2, $3, now(), now(), 'missed', 'x')
+           RETURNING id""",
+        shop.office.company_id,
+        CLIENT2,
+        NUMBER,
+    )
+    employee = await shop.cabinet.actor(shop.employee_tg["101"])
+    assert employee is not None
+    phone = shop.office.phones["101"]
+    phone.mark(), shop.carrier.mark()
+    assert await shop.cabinet.call_back(employee, call_row) == CLIENT2
+    await phone.wait_incoming(timeout=10)
+    with pytest.raises(TimeoutError):
+        await shop.carrier.wait_incoming(timeout=1)  # not before the employee picks up
+    await phone.answer()
+    incoming = await shop.carrier.wait_incoming(timeout=10)
+    assert CLIENT2 in incoming["request_uri"]
+    await shop.carrier.answer()
+    await talk(phone, shop.carrier, tmp_path)
+    await shop.carrier.hangup()
+    await phone.wait_state("DISCONNECTED")
