@@ -6,9 +6,8 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot import chatops
-from bot.chatops import Usage
-from bot.i18n import Translator, chunks
+from bot.handlers import forms
+from bot.i18n import Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 from pbx.services.queues import QueueInfo
@@ -49,20 +48,6 @@ def menu_text(tr: Translator, m: MenuInfo) -> str:
     )
 
 
-async def _answer_all(message: Message, parts: list[str]) -> None:
-    for part in chunks(parts):
-        await message.answer(part)
-
-
-@routes.message(Command("groups"), member=True)
-async def groups(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
-    rows = await cabinet.list_groups(actor)
-    if not rows:
-        await message.answer(tr("groups-empty"))
-        return
-    await _answer_all(message, [group_text(tr, g) for g in rows])
-
-
 @routes.message(Command("group_add"), member=True)
 async def group_add(
     message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
@@ -87,82 +72,6 @@ async def group_members(
     await message.answer(group_text(tr, g))
 
 
-@routes.message(Command("group_set"), member=True)
-async def group_set(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args)
-        if len(words) != 1 or not opts:
-            raise Usage(command.args or "")
-    except Usage:
-        await message.answer(
-            tr(
-                "usage",
-                usage="/group_set NAME algorithm=… interval=15 timeout=60 cyclic=on fallback=TARGET",
-            )
-        )
-        return
-    g = await cabinet.set_group(actor, words[0], opts)
-    await message.answer(group_text(tr, g))
-
-
-@routes.message(Command("group_del"), member=True)
-async def group_del(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        name = chatops.one_word(command.args)
-    except Usage:
-        await message.answer(tr("usage", usage="/group_del NAME"))
-        return
-    await cabinet.remove_group(actor, name)
-    await message.answer(tr("removed", name=name))
-
-
-@routes.message(Command("menus"), member=True)
-async def menus(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
-    rows = await cabinet.list_menus(actor)
-    if not rows:
-        await message.answer(tr("menus-empty"))
-        return
-    await _answer_all(message, [menu_text(tr, m) for m in rows])
-
-
-@routes.message(Command("menu_set"), member=True)
-async def menu_set(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args)
-        if len(words) != 1:
-            raise Usage(command.args or "")
-    except Usage:
-        await message.answer(
-            tr(
-                "usage",
-                usage="/menu_set NAME prompt=AUDIO 1=TARGET 2=TARGET … timeout=5 repeats=2 "
-                "on_timeout=TARGET on_invalid=TARGET ext=on",
-            )
-        )
-        return
-    m = await cabinet.set_menu(actor, words[0], opts)
-    await message.answer(menu_text(tr, m))
-
-
-@routes.message(Command("menu_del"), member=True)
-async def menu_del(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        name = chatops.one_word(command.args)
-    except Usage:
-        await message.answer(tr("usage", usage="/menu_del NAME"))
-        return
-    await cabinet.remove_menu(actor, name)
-    await message.answer(tr("removed", name=name))
-
-
 def queue_text(tr: Translator, q: QueueInfo) -> str:
     return tr(
         "queue-card",
@@ -177,47 +86,34 @@ def queue_text(tr: Translator, q: QueueInfo) -> str:
     )
 
 
-@routes.message(Command("queues"), member=True)
-async def queues(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
-    rows = await cabinet.list_queues(actor)
-    if not rows:
-        await message.answer(tr("queues-empty"))
-        return
-    await _answer_all(message, [queue_text(tr, q) for q in rows])
-
-
-@routes.message(Command("queue_set"), member=True)
-async def queue_set(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args)
-        if len(words) != 1 or not opts:
-            raise Usage(command.args or "")
-    except Usage:
-        await message.answer(
-            tr(
-                "usage",
-                usage="/queue_set NAME group=GROUP max_wait=300 ring=20 announce=30 "
-                "callback=on fallback=TARGET",
-            )
-        )
-        return
-    q = await cabinet.set_queue(actor, words[0], opts)
-    await message.answer(queue_text(tr, q))
-
-
-@routes.message(Command("queue_del"), member=True)
-async def queue_del(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        name = chatops.one_word(command.args)
-    except Usage:
-        await message.answer(tr("usage", usage="/queue_del NAME"))
-        return
-    await cabinet.remove_queue(actor, name)
-    await message.answer(tr("removed", name=name))
+forms.listing(routes, "groups", lambda c, a: c.list_groups(a), group_text, "groups-empty")
+forms.setter(
+    routes,
+    "group_set",
+    "/group_set NAME algorithm=… interval=15 timeout=60 cyclic=on fallback=TARGET",
+    lambda c, a, name, opts: c.set_group(a, name, opts),
+    group_text,
+)
+forms.remover(routes, "group_del", lambda c, a, name: c.remove_group(a, name))
+forms.listing(routes, "menus", lambda c, a: c.list_menus(a), menu_text, "menus-empty")
+forms.setter(
+    routes,
+    "menu_set",
+    "/menu_set NAME prompt=AUDIO 1=TARGET 2=TARGET … timeout=5 repeats=2 "
+    "on_timeout=TARGET on_invalid=TARGET ext=on",
+    lambda c, a, name, opts: c.set_menu(a, name, opts),
+    menu_text,
+)
+forms.remover(routes, "menu_del", lambda c, a, name: c.remove_menu(a, name))
+forms.listing(routes, "queues", lambda c, a: c.list_queues(a), queue_text, "queues-empty")
+forms.setter(
+    routes,
+    "queue_set",
+    "/queue_set NAME group=GROUP max_wait=300 ring=20 announce=30 callback=on fallback=TARGET",
+    lambda c, a, name, opts: c.set_queue(a, name, opts),
+    queue_text,
+)
+forms.remover(routes, "queue_del", lambda c, a, name: c.remove_queue(a, name))
 
 
 @routes.callback_query(F.data.startswith("cb:call:"), member=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
@@ -14,7 +16,8 @@ from aiogram.types import (
 
 from bot import chatops
 from bot.chatops import Usage
-from bot.i18n import Translator, chunks
+from bot.handlers import forms
+from bot.i18n import Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 from pbx.services.scenarios import NumberScenario
@@ -47,121 +50,54 @@ def scenario_text(tr: Translator, sc: NumberScenario) -> str:
     )
 
 
-async def _schedule_cmd(
-    message: Message, cabinet: Cabinet, actor: Actor, tr: Translator, args: str | None, mode: str
-) -> None:
-    try:
-        name = chatops.one_word(args)
-    except Usage:
-        command = {"open": "open_now", "closed": "closed_now"}.get(mode, "schedule_auto")
-        await message.answer(tr("usage", usage=f"/{command} NAME"))
-        return
-    s = await cabinet.set_override(actor, name, None if mode == "auto" else mode)
-    await message.answer(schedule_text(tr, s))
+forms.words(
+    routes,
+    "hours",
+    "/hours NAME mon-fri 09:00-18:00",
+    lambda w: len(w) == 3,
+    lambda c, a, w: c.set_hours(a, w[0], w[1], w[2]),
+    schedule_text,
+)
+forms.words(
+    routes,
+    "holiday",
+    "/holiday NAME YYYY-MM-DD [off]",
+    lambda w: len(w) == 2 or (len(w) == 3 and w[2].lower() == "off"),
+    lambda c, a, w: c.set_holiday(a, w[0], w[1], on=len(w) == 2),
+    schedule_text,
+)
+forms.words(
+    routes,
+    "special_day",
+    "/special_day NAME YYYY-MM-DD 10:00-15:00|auto",
+    lambda w: len(w) == 3,
+    lambda c, a, w: c.set_special(a, w[0], w[1], w[2]),
+    schedule_text,
+)
 
 
-@routes.message(Command("schedules"), member=True)
-async def schedules(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
-    rows = await cabinet.list_schedules(actor)
-    if not rows:
-        await message.answer(tr("schedules-empty"))
-        return
-    for part in chunks([schedule_text(tr, s) for s in rows]):
-        await message.answer(part)
+def _override(mode: str | None) -> Callable[[Cabinet, Actor, str], Awaitable[ScheduleInfo]]:
+    async def act(cabinet: Cabinet, actor: Actor, name: str) -> ScheduleInfo:
+        return await cabinet.set_override(actor, name, mode)
+
+    return act
 
 
-@routes.message(Command("hours"), member=True)
-async def hours(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    words = (command.args or "").split()
-    if len(words) != 3:
-        await message.answer(tr("usage", usage="/hours NAME mon-fri 09:00-18:00"))
-        return
-    s = await cabinet.set_hours(actor, *words)
-    await message.answer(schedule_text(tr, s))
-
-
-@routes.message(Command("holiday"), member=True)
-async def holiday(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    words = (command.args or "").split()
-    if len(words) not in (2, 3) or (len(words) == 3 and words[2].lower() != "off"):
-        await message.answer(tr("usage", usage="/holiday NAME YYYY-MM-DD [off]"))
-        return
-    s = await cabinet.set_holiday(actor, words[0], words[1], on=len(words) == 2)
-    await message.answer(schedule_text(tr, s))
-
-
-@routes.message(Command("special_day"), member=True)
-async def special_day(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    words = (command.args or "").split()
-    if len(words) != 3:
-        await message.answer(tr("usage", usage="/special_day NAME YYYY-MM-DD 10:00-15:00|auto"))
-        return
-    s = await cabinet.set_special(actor, *words)
-    await message.answer(schedule_text(tr, s))
-
-
-@routes.message(Command("open_now"), member=True)
-async def open_now(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    await _schedule_cmd(message, cabinet, actor, tr, command.args, "open")
-
-
-@routes.message(Command("closed_now"), member=True)
-async def closed_now(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    await _schedule_cmd(message, cabinet, actor, tr, command.args, "closed")
-
-
-@routes.message(Command("schedule_auto"), member=True)
-async def schedule_auto(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    await _schedule_cmd(message, cabinet, actor, tr, command.args, "auto")
-
-
-@routes.message(Command("schedule_del"), member=True)
-async def schedule_del(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        name = chatops.one_word(command.args)
-    except Usage:
-        await message.answer(tr("usage", usage="/schedule_del NAME"))
-        return
-    await cabinet.remove_schedule(actor, name)
-    await message.answer(tr("removed", name=name))
-
-
-@routes.message(Command("scenario"), member=True)
-async def scenario(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args)
-        if len(words) != 1:
-            raise Usage(command.args or "")
-    except Usage:
-        await message.answer(
-            tr(
-                "usage",
-                usage="/scenario NUMBER [open=TARGET closed=TARGET fallback=TARGET "
-                "schedule=NAME|none greeting=AUDIO|none]",
-            )
-        )
-        return
-    if opts:
-        sc = await cabinet.set_scenario(actor, words[0], opts)
-    else:
-        sc = await cabinet.scenario_of(actor, words[0])
-    await message.answer(scenario_text(tr, sc))
+for _command, _mode in (("open_now", "open"), ("closed_now", "closed"), ("schedule_auto", None)):
+    forms.named(routes, _command, _override(_mode), lambda tr, s, _name: schedule_text(tr, s))
+forms.listing(
+    routes, "schedules", lambda c, a: c.list_schedules(a), schedule_text, "schedules-empty"
+)
+forms.remover(routes, "schedule_del", lambda c, a, name: c.remove_schedule(a, name))
+forms.setter(
+    routes,
+    "scenario",
+    "/scenario NUMBER [open=TARGET closed=TARGET fallback=TARGET "
+    "schedule=NAME|none greeting=AUDIO|none]",
+    lambda c, a, number, opts: c.set_scenario(a, number, opts),
+    scenario_text,
+    show=lambda c, a, number: c.scenario_of(a, number),
+)
 
 
 @routes.message(Command("alerts"), member=True)

@@ -36,7 +36,6 @@ from pbx.services.cabinet_base import (
 )
 from pbx.services.provisioning import Provisioning
 from pbx.services.queues import QueueArea
-from pbx.services.scenarios import ScenarioArea
 from pbx.services.schedules import ScheduleArea
 from pbx.services.voicemail import VoicemailArea
 from storage.companies import Company
@@ -59,7 +58,8 @@ __all__ = [
 ]
 
 
-class Cabinet(NumbersArea, SelfServiceArea, ScenarioArea, ScheduleArea, VoicemailArea, QueueArea):
+# QueueArea brings ScenarioArea (groups, menus, number scenarios).
+class Cabinet(NumbersArea, SelfServiceArea, QueueArea, ScheduleArea, VoicemailArea):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence, trunk states, queues."""

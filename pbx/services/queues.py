@@ -10,13 +10,13 @@ import redis.asyncio as aioredis
 
 from pbx.engine.dialout import DialRequest
 from pbx.errors import NotFound, ValidationError
-from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
+from pbx.services.cabinet_base import Actor, Perm, require
 from pbx.services.scenarios import (
+    ScenarioArea,
     check_target,
     entity_name,
     flag,
     number_in,
-    refuse_if_used,
     unknown_option,
 )
 from storage.queues import RedisQueueStore, request_dial
@@ -34,7 +34,7 @@ class QueueInfo:
     waiting: int | None  # callers in line now (None when not known)
 
 
-class QueueArea(CabinetBase):
+class QueueArea(ScenarioArea):
     redis: aioredis.Redis | None = None  # set by Cabinet.with_redis
 
     async def list_queues(self, actor: Actor) -> list[QueueInfo]:
@@ -128,16 +128,7 @@ class QueueArea(CabinetBase):
         return int(gid)
 
     async def remove_queue(self, actor: Actor, name: str) -> None:
-        require(actor, Perm.MANAGE_NUMBERS)
-        name = entity_name(name)
-        async with self._tx() as conn:
-            await refuse_if_used(conn, actor.company_id, [f"queue:{name}"])
-            done = await conn.execute(
-                "DELETE FROM queues WHERE company_id = $1 AND name = $2", actor.company_id, name
-            )
-            if done.endswith(" 0"):
-                raise NotFound(f"no queue {name}", key="no_such_queue", name=name)
-            await self._audit(conn, actor, actor.company_id, "queue.remove", name)
+        await self.remove_named(actor, "queues", "queue", name)
 
     # --- call back ---------------------------------------------------------------------
     async def call_back(self, actor: Actor, call_id: int) -> str:

@@ -347,16 +347,20 @@ class ScenarioArea(CabinetBase):
         return name
 
     async def remove_menu(self, actor: Actor, name: str) -> None:
+        await self.remove_named(actor, "ivr_menus", "menu", name)
+
+    async def remove_named(self, actor: Actor, table: str, kind: str, name: str) -> None:
+        """Remove a menu or a queue unless something still points at it."""
         require(actor, Perm.MANAGE_NUMBERS)
         name = entity_name(name)
         async with self._tx() as conn:
-            await refuse_if_used(conn, actor.company_id, [f"menu:{name}"])
+            await refuse_if_used(conn, actor.company_id, [f"{kind}:{name}"])
             done = await conn.execute(
-                "DELETE FROM ivr_menus WHERE company_id = $1 AND name = $2", actor.company_id, name
+                f"DELETE FROM {table} WHERE company_id = $1 AND name = $2", actor.company_id, name
             )
             if done.endswith(" 0"):
-                raise NotFound(f"no menu {name}", key="no_such_menu", name=name)
-            await self._audit(conn, actor, actor.company_id, "menu.remove", name)
+                raise NotFound(f"no {kind} {name}", key=f"no_such_{kind}", name=name)
+            await self._audit(conn, actor, actor.company_id, f"{kind}.remove", name)
 
     # --- a number's scenario ------------------------------------------------------------
     async def scenario_of(self, actor: Actor, number: str) -> NumberScenario:
