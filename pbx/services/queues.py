@@ -13,11 +13,11 @@ from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet_base import Actor, Perm, require
 from pbx.services.scenarios import (
     ScenarioArea,
-    check_target,
     entity_name,
     flag,
     number_in,
-    unknown_option,
+    parse_options,
+    target_parser,
 )
 from storage.queues import RedisQueueStore, request_dial
 
@@ -67,22 +67,17 @@ class QueueArea(ScenarioArea):
         require(actor, Perm.MANAGE_NUMBERS)
         name = entity_name(name)
         async with self._tx() as conn:
-            values: dict[str, Any] = {}
-            for key, raw in opts.items():
-                if key == "group":
-                    values["group_id"] = await self._group_id(conn, actor, raw)
-                elif key == "max_wait":
-                    values["max_wait_s"] = number_in(raw, 10, 3600, "max_wait")
-                elif key == "ring":
-                    values["agent_ring_s"] = number_in(raw, 5, 120, "ring")
-                elif key == "announce":
-                    values["announce_s"] = number_in(raw, 10, 600, "announce")
-                elif key == "callback":
-                    values["callback"] = flag(raw)
-                elif key == "fallback":
-                    values["fallback"] = str(await check_target(conn, actor.company_id, raw))
-                else:
-                    raise unknown_option(key, "group max_wait ring announce callback fallback")
+            values = await parse_options(
+                opts,
+                {
+                    "group": ("group_id", lambda raw: self._group_id(conn, actor, raw)),
+                    "max_wait": ("max_wait_s", lambda raw: number_in(raw, 10, 3600, "max_wait")),
+                    "ring": ("agent_ring_s", lambda raw: number_in(raw, 5, 120, "ring")),
+                    "announce": ("announce_s", lambda raw: number_in(raw, 10, 600, "announce")),
+                    "callback": ("callback", flag),
+                    "fallback": ("fallback", target_parser(conn, actor.company_id)),
+                },
+            )
             exists = await conn.fetchval(
                 "SELECT id FROM queues WHERE company_id = $1 AND name = $2 FOR UPDATE",
                 actor.company_id,

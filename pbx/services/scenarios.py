@@ -8,7 +8,9 @@ points at cannot be removed.
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,20 +261,16 @@ class ScenarioArea(CabinetBase):
         require(actor, Perm.MANAGE_NUMBERS)
         async with self._tx() as conn:
             group = await self._group_row(conn, actor, name)
-            values: dict[str, Any] = {}
-            for key, raw in opts.items():
-                if key == "algorithm":
-                    values["algorithm"] = parse_algorithm(raw).value
-                elif key == "interval":
-                    values["interval_s"] = number_in(raw, 5, 120, "interval")
-                elif key == "timeout":
-                    values["timeout_s"] = number_in(raw, 5, 600, "timeout")
-                elif key == "cyclic":
-                    values["cyclic"] = flag(raw)
-                elif key == "fallback":
-                    values["fallback"] = str(await check_target(conn, actor.company_id, raw))
-                else:
-                    raise unknown_option(key, "algorithm interval timeout cyclic fallback")
+            values = await parse_options(
+                opts,
+                {
+                    "algorithm": ("algorithm", lambda raw: parse_algorithm(raw).value),
+                    "interval": ("interval_s", lambda raw: number_in(raw, 5, 120, "interval")),
+                    "timeout": ("timeout_s", lambda raw: number_in(raw, 5, 600, "timeout")),
+                    "cyclic": ("cyclic", flag),
+                    "fallback": ("fallback", target_parser(conn, actor.company_id)),
+                },
+            )
             row = await _update(conn, "ring_groups", group["id"], values)
             await self._audit(conn, actor, actor.company_id, "group.set", group["name"], new=opts)
             return await self._group_info(conn, row)
@@ -388,17 +386,17 @@ class ScenarioArea(CabinetBase):
         require(actor, Perm.MANAGE_NUMBERS)
         async with self._tx() as conn:
             row = await self._number_row(conn, actor, number)
-            values: dict[str, Any] = {}
-            for key, raw in opts.items():
-                if key in ("open", "closed", "fallback"):
-                    column = {"open": "open_target", "closed": "closed_target"}.get(key, key)
-                    values[column] = str(await check_target(conn, actor.company_id, raw))
-                elif key == "schedule":
-                    values["schedule_id"] = await self._schedule_id(conn, actor, raw)
-                elif key == "greeting":
-                    values["greeting"] = await self._audio_or_default(conn, actor, raw)
-                else:
-                    raise unknown_option(key, "open closed fallback schedule greeting")
+            target = target_parser(conn, actor.company_id)
+            values = await parse_options(
+                opts,
+                {
+                    "open": ("open_target", target),
+                    "closed": ("closed_target", target),
+                    "fallback": ("fallback", target),
+                    "schedule": ("schedule_id", lambda raw: self._schedule_id(conn, actor, raw)),
+                    "greeting": ("greeting", lambda raw: self._audio_or_default(conn, actor, raw)),
+                },
+            )
             await _update(conn, "numbers", row["id"], values)
             await self._audit(
                 conn, actor, actor.company_id, "number.scenario", row["number"], new=opts
@@ -438,6 +436,31 @@ class ScenarioArea(CabinetBase):
                 await self._audit(conn, actor, actor.company_id, "alerts.set", new=opts)
         assert row is not None
         return {k: bool(row[c]) for k, c in columns.items()}
+
+
+OptionParser = Callable[[str], Any]  # returns the column's value, or an awaitable of it
+
+
+async def parse_options(
+    opts: dict[str, str], fields: dict[str, tuple[str, OptionParser]]
+) -> dict[str, Any]:
+    """key=value options → column values, each checked by its parser; an unknown key
+    says which are known."""
+    values: dict[str, Any] = {}
+    for key, raw in opts.items():
+        if key not in fields:
+            raise unknown_option(key, " ".join(fields))
+        column, parse = fields[key]
+        value = parse(raw)
+        values[column] = await value if inspect.isawaitable(value) else value
+    return values
+
+
+def target_parser(conn: asyncpg.Connection, company_id: int) -> OptionParser:
+    async def parse(raw: str) -> str:
+        return str(await check_target(conn, company_id, raw))
+
+    return parse
 
 
 def parse_algorithm(text: str) -> Algorithm:
