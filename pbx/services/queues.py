@@ -11,14 +11,8 @@ import redis.asyncio as aioredis
 from pbx.engine.dialout import DialRequest
 from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet_base import Actor, Perm, require
-from pbx.services.scenarios import (
-    ScenarioArea,
-    entity_name,
-    flag,
-    number_in,
-    parse_options,
-    target_parser,
-)
+from pbx.services.options import entity_name, flag, number_in, parse_options
+from pbx.services.scenarios import ScenarioArea, target_parser
 from storage.queues import RedisQueueStore, request_dial
 
 

@@ -8,58 +8,26 @@ points at cannot be removed.
 
 from __future__ import annotations
 
-import inspect
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from pbx.engine.ringplan import Algorithm
-from pbx.engine.targets import NAME, Kind, Target, parse
+from pbx.engine.targets import Kind, Target, parse
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
-
-ON = ("on", "yes", "true", "1", "да", "вкл")
-OFF = ("off", "no", "false", "0", "нет", "выкл")
-
-
-def flag(value: str) -> bool:
-    low = value.strip().lower()
-    if low in ON:
-        return True
-    if low in OFF:
-        return False
-    raise ValidationError(f"say on or off, not {value!r}", key="bad_flag", value=value)
-
-
-def number_in(value: str, lo: int, hi: int, what: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = lo - 1
-    if not lo <= n <= hi:
-        raise ValidationError(
-            f"{what} must be a whole number from {lo} to {hi}",
-            key="bad_range",
-            what=what,
-            lo=lo,
-            hi=hi,
-        )
-    return n
-
-
-def entity_name(name: str) -> str:
-    name = name.strip().lower()
-    if not NAME.match(name):
-        raise ValidationError(
-            f"name {name!r} is invalid: latin letters, digits, - and _, starting with a letter",
-            key="bad_entity_name",
-            name=name,
-        )
-    return name
+from pbx.services.options import (
+    OptionParser,
+    entity_name,
+    flag,
+    number_in,
+    parse_options,
+    unknown_option,
+    update_row,
+)
 
 
 @dataclass(frozen=True)
@@ -271,7 +239,7 @@ class ScenarioArea(CabinetBase):
                     "fallback": ("fallback", target_parser(conn, actor.company_id)),
                 },
             )
-            row = await _update(conn, "ring_groups", group["id"], values)
+            row = await update_row(conn, "ring_groups", group["id"], values)
             await self._audit(conn, actor, actor.company_id, "group.set", group["name"], new=opts)
             return await self._group_info(conn, row)
 
@@ -330,7 +298,7 @@ class ScenarioArea(CabinetBase):
                         key, "prompt 0-9 * # timeout repeats on_timeout on_invalid ext"
                     )
             values["options"] = json.dumps(options)
-            row = await _update(conn, "ivr_menus", row["id"], values)
+            row = await update_row(conn, "ivr_menus", row["id"], values)
             await self._audit(conn, actor, actor.company_id, "menu.set", name, new=opts)
             return _menu_info(row)
 
@@ -397,7 +365,7 @@ class ScenarioArea(CabinetBase):
                     "greeting": ("greeting", lambda raw: self._audio_or_default(conn, actor, raw)),
                 },
             )
-            await _update(conn, "numbers", row["id"], values)
+            await update_row(conn, "numbers", row["id"], values)
             await self._audit(
                 conn, actor, actor.company_id, "number.scenario", row["number"], new=opts
             )
@@ -438,24 +406,6 @@ class ScenarioArea(CabinetBase):
         return {k: bool(row[c]) for k, c in columns.items()}
 
 
-OptionParser = Callable[[str], Any]  # returns the column's value, or an awaitable of it
-
-
-async def parse_options(
-    opts: dict[str, str], fields: dict[str, tuple[str, OptionParser]]
-) -> dict[str, Any]:
-    """key=value options → column values, each checked by its parser; an unknown key
-    says which are known."""
-    values: dict[str, Any] = {}
-    for key, raw in opts.items():
-        if key not in fields:
-            raise unknown_option(key, " ".join(fields))
-        column, parse = fields[key]
-        value = parse(raw)
-        values[column] = await value if inspect.isawaitable(value) else value
-    return values
-
-
 def target_parser(conn: asyncpg.Connection, company_id: int) -> OptionParser:
     async def parse(raw: str) -> str:
         return str(await check_target(conn, company_id, raw))
@@ -475,26 +425,12 @@ def parse_algorithm(text: str) -> Algorithm:
         ) from None
 
 
-def unknown_option(key: str, known: str) -> ValidationError:
-    return ValidationError(f"unknown option {key!r}", key="bad_option", option=key, known=known)
-
-
 async def refuse_if_used(conn: asyncpg.Connection, company_id: int, targets: list[str]) -> None:
     users = await users_of(conn, company_id, targets)
     if users:
         raise ValidationError(
             f"still used by {', '.join(users)}", key="target_in_use", users=", ".join(users)
         )
-
-
-async def _update(conn: asyncpg.Connection, table: str, row_id: int, values: dict[str, Any]) -> Any:
-    """UPDATE the given columns (names come from this module, never from users)."""
-    if not values:
-        return await conn.fetchrow(f"SELECT * FROM {table} WHERE id = $1", row_id)
-    sets = ", ".join(f"{col} = ${i}" for i, col in enumerate(values, start=2))
-    return await conn.fetchrow(
-        f"UPDATE {table} SET {sets} WHERE id = $1 RETURNING *", row_id, *values.values()
-    )
 
 
 def _menu_info(r: asyncpg.Record) -> MenuInfo:

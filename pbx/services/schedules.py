@@ -13,7 +13,7 @@ import asyncpg
 from pbx.engine.schedule import DAYS, fmt_ranges, from_json, parse_days, parse_ranges, to_json
 from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
-from pbx.services.scenarios import entity_name
+from pbx.services.options import entity_name
 from storage.scenarios import schedule_of
 
 
