@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from pbx.engine.dialout import A_LEG, DialOutRunner, DialOutState
 from pbx.engine.events import (
@@ -31,97 +31,23 @@ from pbx.engine.events import (
 )
 from pbx.engine.plans import NumberPlan, QueueStore, Scenarios
 from pbx.engine.queue import QueueRunner
+from pbx.engine.records import (
+    CallRecord,
+    Clock,
+    Presence,
+    RecordSink,
+    SystemClock,
+    TimerHandle,
+    failure_response,
+)
 from pbx.engine.ringing import Leg, Reach, Ring, RingOutcome, single
-from pbx.engine.routing import Decision, Dial, Direction, Inbound, Reject, Router
+from pbx.engine.routing import Decision, Dial, Inbound, Reject, Router
 from pbx.engine.scenario import ScenarioRunner
 from pbx.engine.states import CallState, Result
 from pbx.errors import EngineUnavailable
 from pbx.logging import get_logger
 
 log = get_logger(__name__)
-
-
-class TimerHandle(Protocol):
-    def cancel(self) -> None: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
-        return asyncio.get_running_loop().call_later(delay, callback)
-
-
-@dataclass
-class CallRecord:
-    """What the calls table stores: one row per call, written once."""
-
-    sip_call_id: str
-    company_id: int
-    direction: Direction
-    caller: str
-    callee: str
-    started_at: datetime
-    ended_at: datetime
-    result: Result
-    hangup_cause: str
-    sip_code: int | None
-    answered_at: datetime | None = None
-    caller_employee_id: int | None = None
-    callee_employee_id: int | None = None
-    trunk_id: int | None = None
-    number_id: int | None = None
-    caller_uri: str = ""
-    callee_uri: str = ""
-    callee_started_at: datetime | None = None
-    target: str = ""  # the scenario step that last handled the call ("group:sales")
-    concerned: tuple[int, ...] = ()  # employees to alert if nobody answered
-    lang: str = "en"
-
-    @property
-    def missed(self) -> bool:
-        """A client's call that nobody took (a voicemail is reported on its own)."""
-        return self.direction is Direction.INBOUND and self.result not in (
-            Result.ANSWERED,
-            Result.VOICEMAIL,
-        )
-
-
-RecordSink = Callable[[CallRecord], Awaitable[None]]
-
-
-class Presence(Protocol):
-    """Shared "on a call" state (Redis in production)."""
-
-    async def busy(self, company_id: int, employee_ids: list[int], on: bool) -> None: ...
-
-
-def failure_response(code: int) -> tuple[int, str, Result, str]:
-    """Map a callee's final response to what the caller gets and how it is recorded.
-
-    The edge answers 404 for a device that is not registered: the caller must hear
-    "temporarily unavailable" (480), not "no such number".
-    """
-    if code in (486, 600):
-        return 486, "Busy Here", Result.BUSY, "busy"
-    if code == 603:
-        return 603, "Decline", Result.BUSY, "declined"
-    if code == 404:
-        return 480, "Temporarily Unavailable", Result.FAILED, "unregistered"
-    if code in (408, 480):
-        return 480, "Temporarily Unavailable", Result.NO_ANSWER, "no_answer"
-    if code in (401, 403, 407):
-        return 403, "Forbidden", Result.FAILED, f"rejected_{code}"
-    if 500 <= code < 600:
-        return 503, "Service Unavailable", Result.FAILED, f"callee_error_{code}"
-    return 480, "Temporarily Unavailable", Result.FAILED, f"callee_failed_{code}"
 
 
 # What to do when nobody answered: (call, outcome, the last failure code).
