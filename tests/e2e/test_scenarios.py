@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email
 import itertools
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -464,3 +465,84 @@ async def test_call_back_button_rings_the_employee_then_the_client(
     await talk(phone, shop.carrier, tmp_path)
     await shop.carrier.hangup()
     await phone.wait_state("DISCONNECTED")
+
+
+async def test_priority_rings_a_position_together_then_adds_the_next(
+    pbx: Service, shop: Shop
+) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.add_group(owner, "prio", "priority")
+    await c.set_group_members(owner, "prio", ["101,102", "103"])
+    await c.set_group(owner, "prio", {"interval": "5", "timeout": "20"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:prio"})
+    call_id = await dial_number(shop)
+    p101, p102, p103 = (shop.office.phones[e] for e in ("101", "102", "103"))
+    await p101.wait_incoming()
+    await p102.wait_incoming()
+    with pytest.raises(TimeoutError):
+        await p103.wait_incoming(timeout=3)
+    await p103.wait_incoming(timeout=4)
+    await p103.answer()
+    await shop.carrier.wait_state("CONFIRMED")
+    await p101.wait_state("DISCONNECTED")
+    await p102.wait_state("DISCONNECTED")
+    await shop.carrier.hangup()
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert rec["result"] == "answered"
+
+
+async def test_least_idle_rings_the_longest_idle_member_first(pbx: Service, shop: Shop) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.add_group(owner, "idle", "least_idle")
+    await c.set_group_members(owner, "idle", ["101", "102"])
+    await c.set_group(owner, "idle", {"interval": "5", "timeout": "10"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:idle"})
+    assert pbx.redis is not None and pbx.pool is not None
+    ids = {
+        r["ext"]: r["employee_id"]
+        for r in await pbx.pool.fetch(
+            "SELECT ext, employee_id FROM extensions WHERE company_id = $1",
+            shop.office.company_id,
+        )
+    }
+    now = time.time()
+    # 101 finished a call 10 s ago, 102 100 s ago: 102 has been idle longest.
+    await pbx.redis.hset(
+        f"pbx:lastcall:{shop.office.company_id}",
+        mapping={str(ids["101"]): str(now - 10), str(ids["102"]): str(now - 100)},
+    )
+    await dial_number(shop)
+    p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
+    await p102.wait_incoming()
+    with pytest.raises(TimeoutError):
+        await p101.wait_incoming(timeout=2)
+    await p101.wait_incoming(timeout=5)  # then the next
+    await shop.carrier.hangup()
+    await p101.wait_state("DISCONNECTED")
+
+
+async def test_random_rings_one_member_at_a_time(pbx: Service, shop: Shop) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.add_group(owner, "dice", "random")
+    await c.set_group_members(owner, "dice", ["101", "102"])
+    await c.set_group(owner, "dice", {"interval": "5", "timeout": "10"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:dice"})
+    await dial_number(shop)
+    phones = [shop.office.phones["101"], shop.office.phones["102"]]
+    first = await asyncio.wait_for(_first_to_ring(phones), timeout=10)
+    other = phones[1 - phones.index(first)]
+    with pytest.raises(TimeoutError):
+        await other.wait_incoming(timeout=2)  # one at a time
+    await other.wait_incoming(timeout=5)
+    await first.wait_state("DISCONNECTED")
+    await shop.carrier.hangup()
+
+
+async def _first_to_ring(phones: list[Phone]) -> Phone:
+    waits = {asyncio.ensure_future(p.wait_incoming(timeout=10)): p for p in phones}
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return waits[next(iter(done))]
