@@ -1,4 +1,5 @@
-"""The only module that imports sippy and rtp.io: a B2BUA signalling/media adapter.
+"""A B2BUA signalling/media adapter; `pbx.sip` is the only package that imports sippy
+and rtp.io (calls and forking in `call.py`, the relay's media in `media.py`).
 
 Everything here runs on one dedicated thread (sippy's ED2 loop). Call logic on the
 asyncio side drives it through `SippyAdapter`'s async commands (posted with
@@ -11,48 +12,36 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sippy.CCEvents import (
-    CCEventConnect,
-    CCEventDisconnect,
-    CCEventFail,
-    CCEventPreConnect,
-    CCEventRing,
-    CCEventTry,
-)
+from sippy.CLIManager import CLIManager
 from sippy.Core.EventDispatcher import ED2
 from sippy.MyConfigParser import MyConfigParser
 from sippy.Rtp_proxy.client import Rtp_proxy_client
-from sippy.Rtp_proxy.session import Rtp_proxy_session
-from sippy.SipCallId import SipCallId
 from sippy.SipConf import SipConf
-from sippy.SipHeader import SipHeader
 from sippy.SipLogger import SipLogger
 from sippy.SipRegistrationAgent import SipRegistrationAgent
 from sippy.SipTransactionManager import SipTransactionManager
 from sippy.SipURL import SipURL
-from sippy.UA import UA
 
 from pbx.engine.events import (
-    CalleeGone,
-    CallerGone,
     CallOffered,
+    DtmfReceived,
     EngineDied,
     EngineEvent,
-    LegAnswered,
     LegFailed,
-    LegRinging,
+    RecordingDone,
     Registration,
     Target,
     TrunkRegistration,
 )
 from pbx.errors import EngineUnavailable
 from pbx.logging import get_logger
+from pbx.sip.call import DIAL_OUT_LEG, SipCall
+from pbx.sip.media import CallMedia, RelayCaps, discover
 
 log = get_logger(__name__)
 
@@ -76,168 +65,6 @@ def _lowercase_transport_params() -> None:
     SipURL._pbx_patched = True  # type: ignore[attr-defined]
 
 
-class _Leg:
-    """One outgoing leg (B) of a call, with its sippy UA."""
-
-    def __init__(self, leg_id: str, ua: Any) -> None:
-        self.leg_id = leg_id
-        self.ua = ua
-        self.answered = False
-
-
-class _SipCall:
-    """Leg A plus at most one live leg B, media anchored in one relay session."""
-
-    def __init__(self, adapter: SippyAdapter) -> None:
-        self.adapter = adapter
-        gc = adapter.global_config
-        self.ua_a = UA(
-            gc,
-            event_cb=lambda ev, ua: self._guarded(self._on_a_event, ev, ua),
-            dead_cbs=(self._on_dead,),
-        )
-        self.ua_a.local_ua = adapter.ua_name
-        self.call_id = ""
-        self.e_try: Any = None
-        self.rtp: Any = None
-        self.leg: _Leg | None = None
-        self.connected = False
-        self.source: tuple[str, int] = ("", 0)
-        self.t_invite = time.monotonic()
-
-    def _guarded(self, handler: Callable[..., None], *args: Any) -> None:
-        """A bug in our handling must end the call cleanly, not leave it hanging."""
-        try:
-            handler(*args)
-        except Exception as exc:
-            log.error("sip_event_failed", call_id=self.call_id, error=repr(exc))
-            if self.leg is not None and not self.leg.ua.isDead():
-                self.leg.ua.disconnect()
-            if not self.ua_a.isDead():
-                self.ua_a.recvEvent(CCEventFail((500, "Server Internal Error")))
-            self.adapter.emit(CallerGone(self.call_id))
-
-    # --- events from leg A -------------------------------------------------
-    def _on_a_event(self, event: Any, ua: Any) -> None:
-        if isinstance(event, CCEventTry) and self.e_try is None:
-            self.e_try = event
-            return
-        if isinstance(event, CCEventDisconnect | CCEventFail):
-            if self.leg is not None and not self.leg.ua.isDead():
-                self.leg.ua.recvEvent(CCEventDisconnect(rtime=event.rtime))
-            # Free the relay ports now; the UAs linger ~32 s in their dead state.
-            self.release_media()
-            self.adapter.emit(CallerGone(self.call_id))
-            return
-        # re-INVITEs, INFO and the like go through to the other side.
-        if self.leg is not None and self.leg.answered:
-            self.leg.ua.recvEvent(event)
-
-    # --- events from leg B -------------------------------------------------
-    def _on_b_event(self, leg: _Leg, event: Any, ua: Any) -> None:
-        if leg is not self.leg:
-            return
-        if isinstance(event, CCEventRing | CCEventPreConnect):
-            if not self.connected:
-                self.ua_a.recvEvent(event)
-                if isinstance(event, CCEventRing):
-                    self.adapter.emit(LegRinging(self.call_id, leg.leg_id))
-            return
-        if isinstance(event, CCEventConnect):
-            leg.answered = True
-            self.connected = True
-            self.ua_a.recvEvent(event)
-            self.adapter.emit(LegAnswered(self.call_id, leg.leg_id))
-            return
-        if isinstance(event, CCEventFail | CCEventDisconnect):
-            if leg.answered:
-                if not self.ua_a.isDead():
-                    self.ua_a.recvEvent(CCEventDisconnect(rtime=event.rtime))
-                self.release_media()
-                self.adapter.emit(CalleeGone(self.call_id, leg.leg_id))
-            else:
-                # CCEventFail data is (code, reason[, more]); a local disconnect has none.
-                data = event.getData() if isinstance(event, CCEventFail) else (487, "Terminated")
-                code, reason = data[0], data[1]
-                self.leg = None
-                self.adapter.emit(LegFailed(self.call_id, leg.leg_id, int(code), str(reason)))
-            return
-        if leg.answered:
-            self.ua_a.recvEvent(event)
-
-    def _on_dead(self, ua: Any) -> None:
-        if self.leg is None or self.leg.ua.isDead():
-            self.adapter.forget(self)
-
-    def _on_leg_dead(self, ua: Any) -> None:
-        if self.ua_a.isDead():
-            self.adapter.forget(self)
-
-    # --- commands (on the sippy thread) --------------------------------------
-    def originate(self, leg_id: str, target: Target) -> None:
-        if self.e_try is None or self.ua_a.isDead():
-            self.adapter.emit(LegFailed(self.call_id, leg_id, 487, "Caller gone"))
-            return
-        gc = self.adapter.global_config
-        leg = _Leg(leg_id, None)
-        ua = UA(
-            gc,
-            event_cb=lambda ev, ua: self._guarded(self._on_b_event, leg, ev, ua),
-            username=target.username,
-            password=target.password,
-            nh_address=(target.host, target.port),
-            dead_cbs=(self._on_leg_dead,),
-            extra_headers=[SipHeader(name=n, body=v) for n, v in target.headers] or None,
-        )
-        ua.local_ua = self.adapter.ua_name
-        if target.proxy is not None:
-            ua.outbound_proxy = target.proxy
-        leg.ua = ua
-        _cid, _cli, _cld, body, _auth, _name = self.e_try.getData()
-        if self.rtp is not None:
-            ua.on_local_sdp_change = self.rtp.on_caller_sdp_change
-            ua.on_remote_sdp_change = self.rtp.on_callee_sdp_change
-            self.rtp.caller.raddress = target.proxy or (target.host, target.port)
-            if body is not None:
-                body = body.getCopy()
-        self.leg = leg
-        ev = CCEventTry(
-            (
-                SipCallId(f"{self.call_id}-{leg_id}"),
-                target.caller_id,
-                target.user,
-                body,
-                None,
-                target.caller_name,
-            )
-        )
-        ua.recvEvent(ev)
-        if leg_id == "b1":
-            # Added setup delay: INVITE in on leg A -> INVITE out on leg B.
-            self.adapter.setup_delays.append(time.monotonic() - self.t_invite)
-            self.adapter.setup_times.append(self.t_invite)
-
-    def reject(self, code: int, reason: str) -> None:
-        if not self.ua_a.isDead():
-            self.ua_a.recvEvent(CCEventFail((code, reason)))
-        self.release_media()
-
-    def cancel_leg(self, leg_id: str) -> None:
-        if self.leg is not None and self.leg.leg_id == leg_id and not self.leg.ua.isDead():
-            self.leg.ua.disconnect()
-
-    def hangup(self) -> None:
-        if self.leg is not None and not self.leg.ua.isDead():
-            self.leg.ua.disconnect()
-        if not self.ua_a.isDead():
-            self.ua_a.disconnect()
-
-    def release_media(self) -> None:
-        if self.rtp is not None:
-            self.rtp.delete()
-            self.rtp = None
-
-
 class SippyAdapter:
     """Owns the sippy thread; implements `pbx.engine.events.Signalling`."""
 
@@ -249,7 +76,10 @@ class SippyAdapter:
         work_dir: Path,
         sip_log: bool = False,
         ua_name: str = "tgpbx",
+        record_dir: Path | None = None,
     ) -> None:
+        """`record_dir`: where the relay writes call recordings (pcap) before they
+        become WAVs; default `<work_dir>/recordings`."""
         self.host = host
         self.port = port
         self.rtp_args = rtp_args
@@ -257,7 +87,13 @@ class SippyAdapter:
         self.sip_log = sip_log
         self.ua_name = ua_name
         self.global_config: Any = None
-        self.calls: dict[str, _SipCall] = {}
+        self.calls: dict[str, SipCall] = {}
+        self.record_dir = record_dir or work_dir / "recordings"
+        self.caps = RelayCaps()
+        self._media_ready = threading.Event()
+        self._notify_cli: Any = None
+        self._media_keys: dict[str, SipCall] = {}  # relay notify tag key -> call
+        self._next_key = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sink: Callable[[EngineEvent], None] | None = None
         self._thread: threading.Thread | None = None
@@ -281,6 +117,10 @@ class SippyAdapter:
             raise EngineUnavailable(f"SIP engine failed to start: {self._start_error}")
         if not self._ready.is_set():
             raise EngineUnavailable("SIP engine did not start within 30 s")
+        if not await asyncio.to_thread(self._media_ready.wait, 10):
+            log.error("relay_probe_timeout")
+        if self.caps.dtmf_module is None:
+            log.error("relay_dtmf_unavailable")
 
     def _thread_main(self) -> None:
         # ED2 was created at import time on another thread; it must own this one.
@@ -315,10 +155,35 @@ class SippyAdapter:
         gc["_sip_address"] = self.host
         gc["_sip_port"] = self.port
         gc["_sip_logger"] = SipLogger("pbx-engine") if self.sip_log else _NullLogger()
-        spath = "rtp.io:" + ";".join(self.rtp_args)
-        gc["_rtp_proxy_clients"] = [Rtp_proxy_client(gc, spath=spath, no_version_check=True)]
+        spool = self.record_dir / ".spool"
+        spool.mkdir(parents=True, exist_ok=True)
+        # -S/-r: spool and final directory for recordings; -P: record as pcap.
+        args = [*self.rtp_args, f"-S{spool}", f"-r{self.record_dir}", "-P"]
+        spath = "rtp.io:" + ";".join(args)
+        rtpc = Rtp_proxy_client(gc, spath=spath, no_version_check=True, nsetup_f=self._notify_setup)
+        gc["_rtp_proxy_clients"] = [rtpc]
         gc["_sip_tm"] = SipTransactionManager(gc, self._on_request)
         self.global_config = gc
+        discover(rtpc, str(rtpc.notify_socket), self._media_probed)
+
+    def _notify_setup(self, nsock: Any, spec: str) -> None:
+        # The relay's notifications (DTMF, media timeouts) arrive as lines on this socket;
+        # CLIManager reads them on its own thread and hands each line to the sippy thread.
+        self._notify_cli = CLIManager(nsock, self._on_relay_notify)
+
+    def _media_probed(self, caps: RelayCaps) -> None:
+        self.caps = caps
+        log.info("relay_caps", dtmf_module=caps.dtmf_module, notify=caps.notify_supported)
+        self._media_ready.set()
+
+    def _on_relay_notify(self, _clim: Any, line: str) -> None:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith("d_"):
+            call = self._media_keys.get(parts[0][2:])
+            if call is not None:
+                self.emit(DtmfReceived(call.call_id, parts[1]))
+        elif parts and parts[0].startswith("t_"):
+            log.info("relay_media_timeout", key=parts[0][2:])
 
     async def stop(self, grace: float = 5.0) -> None:
         """Hang up every live call (BYE/CANCEL), wait for them to finish, stop the loop."""
@@ -374,7 +239,7 @@ class SippyAdapter:
             return (req.genResponse(200, "OK"), None, None)
         if method != "INVITE":
             return (req.genResponse(501, "Not Implemented"), None, None)
-        call = _SipCall(self)
+        call = SipCall(self)
         call.call_id = str(req.getHFBody("call-id"))
         src_host, src_port = req.getSource()
         call.source = (str(src_host), int(src_port))
@@ -392,8 +257,9 @@ class SippyAdapter:
         if call.e_try is None:
             self.forget(call)
             return result
-        call.rtp = Rtp_proxy_session(self.global_config, call_id=call.call_id)
-        call.rtp.callee.raddress = call.source
+        self._attach_media(call)
+        assert call.media is not None
+        call.media.rtp.callee.raddress = call.source
         self.emit(
             CallOffered(
                 call_id=call.call_id,
@@ -410,13 +276,29 @@ class SippyAdapter:
         )
         return result
 
-    def forget(self, call: _SipCall) -> None:
+    def _attach_media(self, call: SipCall) -> None:
+        self._next_key += 1
+        key = str(self._next_key)
+        call_id = call.call_id
+        call.media = CallMedia(
+            self.global_config,
+            call_id,
+            key,
+            self.caps,
+            self.record_dir,
+            lambda path, duration: self.emit(RecordingDone(call_id, path, duration)),
+        )
+        self._media_keys[key] = call
+
+    def forget(self, call: SipCall) -> None:
         call.release_media()
         self.calls.pop(call.call_id, None)
+        for key in [k for k, c in self._media_keys.items() if c is call]:
+            del self._media_keys[key]
         self._signal_if_idle()
 
     # --- Signalling commands (asyncio side) ----------------------------------
-    def _with_call(self, call_id: str, action: Callable[[_SipCall], None]) -> None:
+    def _with_call(self, call_id: str, action: Callable[[SipCall], None]) -> None:
         call = self.calls.get(call_id)
         if call is not None:
             action(call)
@@ -439,6 +321,43 @@ class SippyAdapter:
 
     async def hangup(self, call_id: str) -> None:
         await self._call(self._with_call, call_id, lambda c: c.hangup())
+
+    async def answer(self, call_id: str) -> None:
+        """200 OK to leg A from the relay; `CallerAnswered` follows right after the 200
+        is sent (not on ACK: sippy retransmits the 200 until the ACK comes)."""
+        await self._call(self._with_call, call_id, lambda c: c._guarded(c.answer))
+
+    async def dial_out(self, call_id: str, target: Target) -> None:
+        """Call `target` as leg A of a new call `call_id` (click-to-call); see Signalling."""
+
+        def run() -> None:
+            if call_id in self.calls:
+                self.emit(LegFailed(call_id, DIAL_OUT_LEG, 482, "Call id in use"))
+                return
+            call = SipCall(self)
+            call.call_id = call_id
+            self.calls[call_id] = call
+            self._attach_media(call)
+            call.dial_out(target)
+
+        await self._call(run)
+
+    async def play(self, call_id: str, prompt: str, loop: bool = False) -> None:
+        await self._call(self._with_media, call_id, lambda m: m.play(prompt, loop))
+
+    async def stop_play(self, call_id: str) -> None:
+        await self._call(self._with_media, call_id, lambda m: m.stop_play())
+
+    async def start_recording(self, call_id: str, path: str) -> None:
+        await self._call(self._with_media, call_id, lambda m: m.start_recording(path))
+
+    async def stop_recording(self, call_id: str) -> None:
+        await self._call(self._with_media, call_id, lambda m: m.stop_recording())
+
+    def _with_media(self, call_id: str, action: Callable[[CallMedia], None]) -> None:
+        call = self.calls.get(call_id)
+        if call is not None and call.media is not None:
+            action(call.media)
 
     async def relay_stats(self) -> dict[str, int]:
         """The media relay's counters (rtpproxy `Ib` command)."""
