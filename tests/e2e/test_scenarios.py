@@ -126,7 +126,7 @@ async def test_ring_all_first_answer_wins_and_nobody_is_alerted(
     c, owner = shop.cabinet, shop.owner
     await c.add_group(owner, "all", "ring_all")
     await c.set_group_members(owner, "all", ["101", "102"])
-    await c.set_scenario(owner, NUMBER, {"open": "group:all"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:all", "schedule": "none"})
     call_id = await dial_number(shop)
     p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
     await p101.wait_incoming()
@@ -148,7 +148,7 @@ async def test_sequential_nobody_answers_one_alert_delivered_once(pbx: Service, 
     await c.add_group(owner, "seq", "sequential")
     await c.set_group_members(owner, "seq", ["101", "102"])
     await c.set_group(owner, "seq", {"interval": "5", "timeout": "10"})
-    await c.set_scenario(owner, NUMBER, {"open": "group:seq"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:seq", "schedule": "none"})
     call_id = await dial_number(shop)
     p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
     await p101.wait_incoming()
@@ -186,7 +186,7 @@ async def test_cumulative_keeps_the_first_phone_ringing(pbx: Service, shop: Shop
     await c.add_group(owner, "grow", "cumulative")
     await c.set_group_members(owner, "grow", ["101", "102"])
     await c.set_group(owner, "grow", {"interval": "5", "timeout": "20"})
-    await c.set_scenario(owner, NUMBER, {"open": "group:grow"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:grow", "schedule": "none"})
     call_id = await dial_number(shop)
     p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
     first = await p101.wait_incoming()
@@ -216,7 +216,7 @@ async def test_menu_prompt_is_heard_and_a_digit_reaches_its_target(
     c, owner = shop.cabinet, shop.owner
     await tone_audio(shop, tmp_path, "menu700", PROMPT_HZ, 4.0)
     await c.set_menu(owner, "main", {"prompt": "menu700", "2": "ext:102", "ext": "off"})
-    await c.set_scenario(owner, NUMBER, {"open": "menu:main"})
+    await c.set_scenario(owner, NUMBER, {"open": "menu:main", "schedule": "none"})
     call_id = await dial_number(shop)
     await shop.carrier.wait_state("CONFIRMED")  # the PBX answered to play the menu
     heard = tmp_path / "menu.wav"
@@ -371,7 +371,7 @@ async def queue_setup(shop: Shop, callback: bool) -> None:
             "callback": "on" if callback else "off",
         },
     )
-    await c.set_scenario(owner, NUMBER, {"open": "queue:support"})
+    await c.set_scenario(owner, NUMBER, {"open": "queue:support", "schedule": "none"})
 
 
 async def test_queue_two_callers_one_agent_in_turn(
@@ -474,7 +474,7 @@ async def test_priority_rings_a_position_together_then_adds_the_next(
     await c.add_group(owner, "prio", "priority")
     await c.set_group_members(owner, "prio", ["101,102", "103"])
     await c.set_group(owner, "prio", {"interval": "5", "timeout": "20"})
-    await c.set_scenario(owner, NUMBER, {"open": "group:prio"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:prio", "schedule": "none"})
     call_id = await dial_number(shop)
     p101, p102, p103 = (shop.office.phones[e] for e in ("101", "102", "103"))
     await p101.wait_incoming()
@@ -497,7 +497,7 @@ async def test_least_idle_rings_the_longest_idle_member_first(pbx: Service, shop
     await c.add_group(owner, "idle", "least_idle")
     await c.set_group_members(owner, "idle", ["101", "102"])
     await c.set_group(owner, "idle", {"interval": "5", "timeout": "10"})
-    await c.set_scenario(owner, NUMBER, {"open": "group:idle"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:idle", "schedule": "none"})
     assert pbx.redis is not None and pbx.pool is not None
     ids = {
         r["ext"]: r["employee_id"]
@@ -527,7 +527,7 @@ async def test_random_rings_one_member_at_a_time(pbx: Service, shop: Shop) -> No
     await c.add_group(owner, "dice", "random")
     await c.set_group_members(owner, "dice", ["101", "102"])
     await c.set_group(owner, "dice", {"interval": "5", "timeout": "10"})
-    await c.set_scenario(owner, NUMBER, {"open": "group:dice"})
+    await c.set_scenario(owner, NUMBER, {"open": "group:dice", "schedule": "none"})
     await dial_number(shop)
     phones = [shop.office.phones["101"], shop.office.phones["102"]]
     first = await asyncio.wait_for(_first_to_ring(phones), timeout=10)
