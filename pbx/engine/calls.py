@@ -275,10 +275,7 @@ class CallManager:
         ring.live.pop(leg.leg_id, None)
         self._cancel_ring_timers(call)
         self.cancel_timers(call)
-        for other in list(ring.live.values()):
-            await self.command(self.signalling.cancel_leg(call.offer.call_id, other.leg_id))
-        ring.live.clear()
-        call.ring = None
+        await self._cancel_legs(call, ring)
         call.answered = leg
         call.state = CallState.ANSWERED
         call.answered_at = self.clock.now()
@@ -303,10 +300,7 @@ class CallManager:
         if call.ring is not ring or ring.winner is not None or call.state is CallState.ENDED:
             return
         self._cancel_ring_timers(call)
-        for leg in list(ring.live.values()):
-            await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
-        ring.live.clear()
-        call.ring = None
+        await self._cancel_legs(call, ring)
         if call.after_ring is not None:
             await call.after_ring(call, outcome, ring.last_code)
 
@@ -319,10 +313,18 @@ class CallManager:
             return  # a voicemail is still being saved
         if call.ring is not None:
             self._cancel_ring_timers(call)
-            for leg in list(call.ring.live.values()):
-                await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
-            call.ring = None
+            await self._cancel_legs(call, call.ring)
         await self.finish(call, Result.MISSED, "caller_cancel", 487)
+
+    async def _cancel_legs(self, call: Call, ring: Ring) -> None:
+        """Stop every phone still ringing. The ring is detached first: the 487s that
+        answer our CANCELs arrive while we wait and are ours, not news."""
+        legs = list(ring.live.values())
+        ring.live.clear()
+        if call.ring is ring:
+            call.ring = None
+        for leg in legs:
+            await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
 
     async def _engine_died(self, reason: str) -> None:
         self.engine_dead = reason

@@ -68,10 +68,15 @@ class QueueRunner:
         sc, store = self.m.scenarios, self.m.queue_store
         plan = await sc.queue(inbound.company_id, name) if sc else None
         group = await sc.group(inbound.company_id, plan.group) if sc and plan else None
-        if plan is None or group is None or store is None:
+        if plan is None or group is None or store is None or sc is None:
             await runner.goto(call, runner.number_fallback(call), depth + 1)
             return
         call.concerned.update(m.employee_id for m in group.members)
+        states = await sc.member_states(inbound.company_id, group.members)
+        if not any(st.registered for st in states.values()):
+            # Nobody could ever answer: no point in making the caller wait.
+            await runner.goto(call, plan.fallback, depth + 1)
+            return
         await runner.answer(call)
         call.state = CallState.QUEUED
         state = QueueState(plan, group.members, self.m.clock.now(), call.offer.call_id, depth)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+# A company's own music on hold is its audio named "moh"; a box's greeting "vm-<box>".
+COMPANY_MOH = "moh"
 MAX_STEPS = 20  # a scenario that loops (menu → menu …) ends instead of spinning
 INTER_DIGIT = 2.5  # seconds to wait for the next digit of an extension
 BEEP = 0.5  # the voicemail beep's length
@@ -119,7 +121,7 @@ class ScenarioRunner:
 
         if call.caller_answered:
             # The caller is already connected to us: music instead of ringing.
-            moh = await self.prompt(call, None, "moh")
+            moh = await self.prompt(call, COMPANY_MOH, "moh")
             await self.m.command(self.m.signalling.play(call.offer.call_id, moh.base, loop=True))
         await self.m.start_ring(call, ring, over)
 
@@ -389,7 +391,7 @@ class ScenarioRunner:
         """Play prompts one after another, then music on hold if asked."""
         if not prompts:
             if loop_moh:
-                moh = await self.prompt(call, None, "moh")
+                moh = await self.prompt(call, COMPANY_MOH, "moh")
                 await self.m.command(
                     self.m.signalling.play(call.offer.call_id, moh.base, loop=True)
                 )

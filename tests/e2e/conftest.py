@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from pbx.app import Service
 from pbx.config import Settings
@@ -23,16 +24,24 @@ ENGINE_PORT = 25070
 HTTP_PORT = 25081
 CARRIER_IP = "127.0.0.2"
 NO_ANSWER = 3.0
+E2E_REDIS_DB = 1
 
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
 async def pbx(base_settings: Settings, db_dsn: str) -> AsyncIterator[Service]:
+    # A Redis database of its own, emptied first: company ids restart with every test
+    # database, and state an interrupted run left behind (who is on a call, queues)
+    # must not leak into this one.
+    redis_url = base_settings.redis_dsn.rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
+    flush = aioredis.from_url(redis_url)
+    await flush.flushdb()
+    await flush.aclose()
     settings = Settings(
         data_dir=ROOT / "var" / "e2e",
         database_url=db_dsn,
-        redis_url=base_settings.redis_dsn,
+        redis_url=redis_url,
         sip_domain="pbx.test",
         edge_port=EDGE_PORT,
         engine_port=ENGINE_PORT,

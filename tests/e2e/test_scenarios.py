@@ -172,11 +172,15 @@ async def test_sequential_nobody_answers_one_alert_delivered_once(pbx: Service, 
         bot = tg.make_bot()
         try:
             worker = OutboxWorker(pbx.pool, {Channel.TELEGRAM: TelegramSender(bot)})
-            assert await worker.run_once() == len(rows)
-            assert await worker.run_once() == 0  # delivered once
+            await worker.run_once()
+            states = await outbox_rows(pbx.pool, shop.office.company_id, rec["id"])
+            assert {(r["status"], r["attempts"]) for r in states} == {("sent", 1)}
             msg = await tg.next_message(shop.employee_tg["101"])
             assert CLIENT in (msg.text or "")
             assert msg.buttons == [("Call back", f"cb:call:{rec['id']}")]
+            await worker.run_once()
+            with pytest.raises(TimeoutError):  # delivered once
+                await tg.next_message(shop.employee_tg["101"], timeout=0.5)
         finally:
             await bot.session.close()
 
@@ -546,3 +550,48 @@ async def _first_to_ring(phones: list[Phone]) -> Phone:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     return waits[next(iter(done))]
+
+
+async def test_in_working_hours_the_open_target_rings(pbx: Service, shop: Shop) -> None:
+    c, owner = shop.cabinet, shop.owner
+    await c.set_hours(owner, "always", "all", "00:00-24:00")
+    await c.set_scenario(
+        owner, NUMBER, {"open": "ext:102", "closed": "hangup", "schedule": "always"}
+    )
+    call_id = await dial_number(shop)
+    p102 = shop.office.phones["102"]
+    await p102.wait_incoming()
+    await p102.answer()
+    await shop.carrier.wait_state("CONFIRMED")
+    await shop.carrier.hangup()
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    assert (rec["result"], rec["target"]) == ("answered", "ext:102")
+
+
+@pytest.mark.parametrize("algorithm", ["ring_all", "cumulative"])
+async def test_nobody_answers_a_group_one_alert_per_recipient(
+    pbx: Service, shop: Shop, algorithm: str
+) -> None:
+    c, owner = shop.cabinet, shop.owner
+    name = f"miss-{algorithm.replace('_', '-')}"
+    await c.add_group(owner, name, algorithm)
+    await c.set_group_members(owner, name, ["101", "102"])
+    await c.set_group(owner, name, {"interval": "5", "timeout": "6"})
+    await c.set_scenario(owner, NUMBER, {"open": f"group:{name}", "schedule": "none"})
+    call_id = await dial_number(shop)
+    p101, p102 = shop.office.phones["101"], shop.office.phones["102"]
+    await p101.wait_incoming()
+    await p102.wait_incoming(timeout=7)
+    ended = await shop.carrier.wait_state("DISCONNECTED", timeout=10)
+    assert ended["last_status_code"] == 480
+    await p101.wait_state("DISCONNECTED")
+    await p102.wait_state("DISCONNECTED")
+    assert pbx.pool is not None
+    rec = await call_record(pbx.pool, shop.office.company_id, call_id)
+    rows = await outbox_rows(pbx.pool, shop.office.company_id, rec["id"])
+    # Two phones rang; each employee and the owner hear about it exactly once.
+    sent_to = [(r["channel"], r["recipient"]) for r in rows]
+    assert len(sent_to) == len(set(sent_to))
+    telegram = sorted(who for channel, who in sent_to if channel == "telegram")
+    assert telegram == sorted(str(t) for t in (*shop.employee_tg.values(), shop.owner.tg_id))

@@ -114,7 +114,7 @@ async def test_an_unanswered_offer_keeps_the_place_in_line() -> None:
 
 async def test_maximum_wait_goes_to_the_fallback() -> None:
     sc, store, h = support_queue()
-    sc.unregistered = {11}  # no agent at all
+    sc.on_call = {11}  # the only agent is talking all along
     await h.feed(client("q-1"))
     await h.tick(59)
     assert not any(c[0] in ("hangup", "reject") for c in h.sig.commands)
@@ -125,7 +125,7 @@ async def test_maximum_wait_goes_to_the_fallback() -> None:
 
 async def test_callback_keeps_the_place_and_rings_the_agent_first() -> None:
     sc, store, h = support_queue()
-    sc.unregistered = {11}
+    sc.on_call = {11}
     await h.feed(client("q-1"))
     await h.tick(2)
     await h.feed(DtmfReceived("q-1", "1"))
@@ -138,7 +138,7 @@ async def test_callback_keeps_the_place_and_rings_the_agent_first() -> None:
     assert parse_callback(entry) == ("79990001122", 7, "q-1", 1)
 
     assert await h.mgr.queues.dispatch_callbacks() == 0  # still nobody free
-    sc.unregistered = set()
+    sc.on_call = set()
     assert await h.mgr.queues.dispatch_callbacks() == 1
     assert await store.entries() == []
     kind, call_id, agent = h.sig.commands[-1]
@@ -171,3 +171,12 @@ async def test_a_failed_callback_goes_back_in_line_then_gives_up() -> None:
                 (f"cb|79990001122|7|q-9|{attempt + 1}", 100.0)
             ]
     assert await store.entries() == [] and store.agents == {}
+
+
+async def test_no_agent_registered_goes_to_the_fallback_at_once() -> None:
+    sc, store, h = support_queue()
+    sc.unregistered = {11}
+    await h.feed(client("q-1"))
+    assert h.sig.names() == ["reject"]  # the fallback, hangup, without answering first
+    assert store.lines.get((1, "support"), {}) == {}
+    assert h.records[0].missed
