@@ -151,7 +151,10 @@ async def test_no_answer_cancels_callee_and_gives_480(pbx: Service, office: Offi
     assert gone["last_status_code"] == 487  # CANCELled by the PBX
     assert pbx.pool is not None and a.current_call_id
     rec = await call_record(pbx.pool, office.company_id, a.current_call_id)
-    assert rec["result"] == "no_answer" and rec["answered_at"] is None, (rec["hangup_cause"], rec["sip_code"])
+    assert rec["result"] == "no_answer" and rec["answered_at"] is None, (
+        rec["hangup_cause"],
+        rec["sip_code"],
+    )
     ring = (rec["ended_at"] - rec["started_at"]).total_seconds()
     assert NO_ANSWER <= ring < NO_ANSWER + 2
 
