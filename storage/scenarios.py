@@ -205,7 +205,7 @@ class PgScenarios:
         audio_id = None
         if name is not None:
             audio_id = await self.pool.fetchval(
-                "SELECT id FROM audio_files WHERE company_id = $1 AND name = $2",
+                "SELECT id FROM audio_files WHERE company_id = $1 AND lower(name) = lower($2)",
                 company_id,
                 name,
             )

@@ -30,6 +30,7 @@ from pbx.errors import NotFound, PbxError, ValidationError
 from pbx.logging import get_logger
 from pbx.services import validation as v
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
+from pbx.services.scenarios import users_of
 from storage import media
 from storage.media import MediaStore, with_ext
 
@@ -454,6 +455,10 @@ class AudioService:
                 ) from None
             if row is None:
                 raise _no_such(audio_id)
+            if await audio_users(conn, actor.company_id, row.name):
+                raise ValidationError(
+                    f"audio #{audio_id} is still in use", key="audio_in_use", id=str(audio_id)
+                )
             await CabinetBase._audit(
                 conn, actor, actor.company_id, "audio.remove", row.name,
                 old={"kind": row.kind, "duration_ms": row.duration_ms},
@@ -477,6 +482,20 @@ class AudioService:
             key="audio_quota",
             quota_mb=mb,
         )
+
+
+async def audio_users(conn: asyncpg.Connection, company_id: int, name: str) -> list[str]:
+    """Greetings, menu prompts and message targets that play this audio."""
+    rows = await conn.fetch(
+        """SELECT 'number ' || number AS who FROM numbers
+            WHERE company_id = $1 AND lower(greeting) = lower($2)
+           UNION ALL
+           SELECT 'menu ' || name FROM ivr_menus
+            WHERE company_id = $1 AND lower(prompt) = lower($2)""",
+        company_id,
+        name,
+    )
+    return [r["who"] for r in rows] + await users_of(conn, company_id, [f"message:{name}"])
 
 
 def _name_taken(name: str) -> ValidationError:

@@ -19,6 +19,7 @@ from pbx.engine.ringplan import Algorithm
 from pbx.engine.routing import Direction
 from pbx.engine.targets import Kind, Target
 from pbx.errors import NotFound, ValidationError
+from pbx.services.audio import AudioKind, AudioService
 from pbx.services.cabinet import Actor, Cabinet, TgUser
 from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
@@ -303,3 +304,25 @@ async def test_voicemail_is_kept_once_and_a_silent_one_is_dropped(
     assert (await cabinet.listen(owner, listed[0].id)).listened
     with pytest.raises(NotFound):
         await cabinet.listen(owner, listed[0].id + 100_000)
+
+
+async def test_audio_a_scenario_plays_cannot_be_removed(
+    cabinet: Cabinet, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    owner, number = await office(cabinet)
+    settings = Settings(sip_domain="sc.test", data_dir=tmp_path)
+    audio = AudioService(pool, settings)
+    wav = generate_tone_wav(tmp_path / "hello.wav", 700, 1.0)
+    data = await asyncio.to_thread(wav.read_bytes)
+    added = await audio.add(owner, AudioKind.GREETING, "Hello", data, "hello.wav")
+    await cabinet.set_scenario(owner, number, {"greeting": "hello"})  # any letter case
+    with pytest.raises(ValidationError) as e:
+        await audio.remove(owner, added.id)
+    assert e.value.key == "audio_in_use"
+    assert [a.id for a in await audio.list(owner)] == [added.id]
+    engine = PgScenarios(pool, None, settings)
+    prompt = await engine.prompt(owner.company_id, "HELLO", "greeting", "en")
+    assert prompt.base.endswith(f"/{owner.company_id}/{added.id}") and 0.9 < prompt.duration < 1.1
+    await cabinet.set_scenario(owner, number, {"greeting": "none"})
+    await audio.remove(owner, added.id)
+    assert await audio.list(owner) == []
