@@ -110,7 +110,9 @@ async def check_target(conn: asyncpg.Connection, company_id: int, text: str) -> 
 async def audio_exists(conn: asyncpg.Connection, company_id: int, name: str) -> bool:
     return bool(
         await conn.fetchval(
-            "SELECT 1 FROM audio_files WHERE company_id = $1 AND lower(name) = lower($2)", company_id, name
+            "SELECT 1 FROM audio_files WHERE company_id = $1 AND lower(name) = lower($2)",
+            company_id,
+            name,
         )
     )
 
