@@ -24,8 +24,9 @@ def listing(
     fetch: Callable[[Cabinet, Actor], Awaitable[list[Any]]],
     render: Render,
     empty_key: str,
-) -> None:
-    """`/things`: one card per thing, or how to create the first one."""
+) -> Callable[[Message, Actor, Cabinet, Translator], Awaitable[None]]:
+    """`/things`: one card per thing, or how to create the first one (the handler is
+    returned so that a menu button can run it too)."""
 
     async def handler(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
         rows = await fetch(cabinet, actor)
@@ -36,6 +37,7 @@ def listing(
             await message.answer(part)
 
     routes.message(Command(command), member=True)(handler)
+    return handler
 
 
 def setter(

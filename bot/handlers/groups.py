@@ -86,7 +86,9 @@ def queue_text(tr: Translator, q: QueueInfo) -> str:
     )
 
 
-forms.listing(routes, "groups", lambda c, a: c.list_groups(a), group_text, "groups-empty")
+show_groups = forms.listing(
+    routes, "groups", lambda c, a: c.list_groups(a), group_text, "groups-empty"
+)
 forms.setter(
     routes,
     "group_set",
@@ -95,7 +97,7 @@ forms.setter(
     group_text,
 )
 forms.remover(routes, "group_del", lambda c, a, name: c.remove_group(a, name))
-forms.listing(routes, "menus", lambda c, a: c.list_menus(a), menu_text, "menus-empty")
+show_menus = forms.listing(routes, "menus", lambda c, a: c.list_menus(a), menu_text, "menus-empty")
 forms.setter(
     routes,
     "menu_set",
@@ -105,7 +107,9 @@ forms.setter(
     menu_text,
 )
 forms.remover(routes, "menu_del", lambda c, a, name: c.remove_menu(a, name))
-forms.listing(routes, "queues", lambda c, a: c.list_queues(a), queue_text, "queues-empty")
+show_queues = forms.listing(
+    routes, "queues", lambda c, a: c.list_queues(a), queue_text, "queues-empty"
+)
 forms.setter(
     routes,
     "queue_set",

@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers import common, employees, history, selfservice
+from bot.handlers import common, employees, groups, history, scenario, selfservice
 from bot.i18n import Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet, Perm
@@ -24,6 +24,15 @@ def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
             (tr("menu-calls"), "menu:calls"),
             (tr("menu-missed"), "menu:missed"),
         ]
+    if actor.can(Perm.MANAGE_NUMBERS):
+        items += [
+            (tr("menu-scenarios"), "menu:scenarios"),
+            (tr("menu-groups"), "menu:groups"),
+            (tr("menu-menus"), "menu:menus"),
+            (tr("menu-queues"), "menu:queues"),
+            (tr("menu-schedules"), "menu:schedules"),
+        ]
+    items.append((tr("menu-voicemail"), "menu:voicemail"))
     if actor.employee_id is not None:
         items += [
             (tr("menu-my-calls"), "menu:my_calls"),
@@ -71,3 +80,15 @@ async def pressed(
         await message.answer(tr("dnd-set", on="yes" if on else "no"))
     elif action == "help":
         await common.help_(message, actor, tr)
+    elif action in SHOW:
+        await SHOW[action](message, actor, cabinet, tr)
+
+
+SHOW = {
+    "scenarios": scenario.scenarios,
+    "groups": groups.show_groups,
+    "menus": groups.show_menus,
+    "queues": groups.show_queues,
+    "schedules": scenario.show_schedules,
+    "voicemail": scenario.voicemail,
+}

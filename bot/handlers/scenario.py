@@ -17,7 +17,7 @@ from aiogram.types import (
 from bot import chatops
 from bot.chatops import Usage
 from bot.handlers import forms
-from bot.i18n import Translator
+from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
 from pbx.services.scenarios import NumberScenario
@@ -85,7 +85,7 @@ def _override(mode: str | None) -> Callable[[Cabinet, Actor, str], Awaitable[Sch
 
 for _command, _mode in (("open_now", "open"), ("closed_now", "closed"), ("schedule_auto", None)):
     forms.named(routes, _command, _override(_mode), lambda tr, s, _name: schedule_text(tr, s))
-forms.listing(
+show_schedules = forms.listing(
     routes, "schedules", lambda c, a: c.list_schedules(a), schedule_text, "schedules-empty"
 )
 forms.remover(routes, "schedule_del", lambda c, a, name: c.remove_schedule(a, name))
@@ -98,6 +98,18 @@ forms.setter(
     scenario_text,
     show=lambda c, a, number: c.scenario_of(a, number),
 )
+
+
+@routes.message(Command("scenarios"), member=True)
+async def scenarios(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    """Every company number with its scenario."""
+    numbers = await cabinet.list_numbers(actor)
+    if not numbers:
+        await message.answer(tr("numbers-empty"))
+        return
+    cards = [scenario_text(tr, await cabinet.scenario_of(actor, n.number)) for n in numbers]
+    for part in chunks(cards):
+        await message.answer(part)
 
 
 @routes.message(Command("alerts"), member=True)

@@ -78,7 +78,7 @@ err-no_such_schedule = There is no schedule { $name }: see /schedules.
 err-no_audio_named = There is no audio named { $name }: upload it with /audio_add.
 err-no_such_voicemail = That message is not there or not yours.
 help-voicemail = /voicemail — voicemail left for you (▶ to listen)
-help-scenarios = /scenario NUMBER [open=… closed=… fallback=… schedule=… greeting=…] — what a number does with calls
+help-scenarios = /scenarios — every number's scenario; /scenario NUMBER [open=… closed=… fallback=… schedule=… greeting=…] — what a number does with calls
     /groups, /group_add NAME [ALGORITHM], /group_members NAME EXT [EXT,EXT …], /group_set NAME key=value …, /group_del NAME — ring groups
     /menus, /menu_set NAME prompt=AUDIO 1=TARGET … timeout=5 repeats=2, /menu_del NAME — voice menus (IVR)
     /queues, /queue_set NAME group=GROUP max_wait=300 ring=20 callback=on fallback=TARGET, /queue_del NAME — call queues
@@ -95,3 +95,9 @@ calling-back = Your phone rings now: pick up and we will call { $client }.
 err-queue_needs_group = A new queue needs its agents: add group=NAME.
 err-no_such_queue = There is no queue { $name }: see /queues.
 err-engine_unreachable = The phone system cannot be reached right now: try again in a minute.
+menu-scenarios = 📞 Numbers' scenarios
+menu-groups = 👥 Ring groups
+menu-menus = ☎️ Voice menus
+menu-queues = ⏳ Queues
+menu-schedules = 🕘 Schedules
+menu-voicemail = 📨 Voicemail

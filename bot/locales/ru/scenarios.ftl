@@ -78,7 +78,7 @@ err-no_such_schedule = Расписания { $name } нет: см. /schedules.
 err-no_audio_named = Записи с именем { $name } нет: загрузите её через /audio_add.
 err-no_such_voicemail = Этого сообщения нет или оно не ваше.
 help-voicemail = /voicemail — голосовые сообщения для вас (▶ — прослушать)
-help-scenarios = /scenario НОМЕР [open=… closed=… fallback=… schedule=… greeting=…] — что номер делает со звонками
+help-scenarios = /scenarios — сценарии всех номеров; /scenario НОМЕР [open=… closed=… fallback=… schedule=… greeting=…] — что номер делает со звонками
     /groups, /group_add ИМЯ [АЛГОРИТМ], /group_members ИМЯ ВН [ВН,ВН …], /group_set ИМЯ ключ=значение …, /group_del ИМЯ — группы обзвона
     /menus, /menu_set ИМЯ prompt=ЗАПИСЬ 1=ЦЕЛЬ … timeout=5 repeats=2, /menu_del ИМЯ — голосовые меню (IVR)
     /queues, /queue_set ИМЯ group=ГРУППА max_wait=300 ring=20 callback=on fallback=ЦЕЛЬ, /queue_del ИМЯ — очереди
@@ -95,3 +95,9 @@ calling-back = Сейчас зазвонит ваш телефон: снимит
 err-queue_needs_group = Новой очереди нужны операторы: добавьте group=ИМЯ.
 err-no_such_queue = Очереди { $name } нет: см. /queues.
 err-engine_unreachable = АТС сейчас недоступна: попробуйте через минуту.
+menu-scenarios = 📞 Сценарии номеров
+menu-groups = 👥 Группы
+menu-menus = ☎️ Голосовые меню
+menu-queues = ⏳ Очереди
+menu-schedules = 🕘 Расписания
+menu-voicemail = 📨 Голосовая почта
