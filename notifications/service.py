@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import asyncpg
-from aiogram import Bot
 
 from notifications.email import EmailSender
 from notifications.outbox import Channel, Sender
 from notifications.sms import SmsSender
-from notifications.telegram import TelegramSender
 from notifications.worker import OutboxWorker
 from pbx.config import Settings
+
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 
 @dataclass
@@ -32,6 +34,9 @@ def build_senders(settings: Settings, bot: Bot | None) -> dict[Channel, Sender]:
     that has them (several nodes may split the channels)."""
     senders: dict[Channel, Sender] = {}
     if bot is not None:
+        # aiogram costs ~120 MB of RSS: import it only when there is a bot.
+        from notifications.telegram import TelegramSender
+
         senders[Channel.TELEGRAM] = TelegramSender(bot)
     if settings.smtp_host:
         senders[Channel.EMAIL] = EmailSender(

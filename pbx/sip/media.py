@@ -10,6 +10,9 @@ rtpproxy command facts this relies on (measured with rtp.io 1.1.1):
 - `P<n> <call>-0 <prompt> session <ftag> <ttag>` plays `<prompt>.<pt>` to the caller;
   `session` takes the codec from the caller stream's `c` option and the packet time from
   the callee stream's `z` option (otherwise it sends 10 ms packets). n = -1 loops.
+- That same `z` also makes the relay re-cut everything B sends to A into z-ms packets
+  (a 30 ms phone's audio becomes 1.5x as many packets) and sippy then adds `a=ptime` to
+  B's SDP, so it is set only on calls whose A the engine answers or dials itself.
 - `C <call>-0 <name>.a <ftag> <ttag>` records what the caller sends; `N` stops it and the
   pcap (Ethernet link type) lands in the relay's `-r` directory as `<name>.a.rtp`.
 - `U ... <notify socket> <tag> && M<id>:1 <dtmf tag> <pt>` arms catch_dtmf, which then
@@ -184,9 +187,9 @@ class CallMedia:
         record_dir: Path,
         on_recorded: Callable[[str, float], None],
     ) -> None:
+        # No `z` here: a plain bridged call must pass B's packets to A untouched
+        # (answer() and offer() turn it on for calls that can hear prompts).
         self.rtp: Any = Rtp_proxy_session(global_config, call_id=call_id, notify_tag=f"t_{key}")
-        # z on the callee stream = 20 ms packets for prompts (and for what B sends to A).
-        self.rtp.callee.repacketize = PTIME_MS
         self.key = key
         self.caps = caps
         self.record_dir = record_dir
@@ -241,6 +244,8 @@ class CallMedia:
         self.learn_offer(offer)
         assert self.pt is not None
         pt, te = self.pt, self.te
+        # Prompts go out in 20 ms packets, as A's answer (a=ptime:20) will say.
+        self.rtp.callee.repacketize = PTIME_MS
         caller_offer = offer.getCopy()
         caller_offer.needs_update = True
 
@@ -270,6 +275,7 @@ class CallMedia:
     def offer(self, done: Callable[[Any], None]) -> None:
         """SDP offer for a leg A the engine calls itself (click-to-call): both relay
         sides on hold until A answers. `done(body)`, or None if the relay failed."""
+        self.rtp.callee.repacketize = PTIME_MS  # the engine is A's first audio source
 
         def on_callee(body: Any, ex: Any = None) -> None:
             if body is not None:
