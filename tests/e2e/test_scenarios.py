@@ -270,7 +270,9 @@ async def test_out_of_hours_voicemail_reaches_telegram_and_email(
     # The greeting and the beep take a few seconds; then speak (a tone) and hang up.
     await shop.carrier.play_tone(440)
     await _recording_started(pbx)
-    await asyncio.sleep(2.0)  # the caller speaks (a tone) for two seconds, then hangs up
+    # The caller speaks (a tone) for two seconds, timed by the phone's own 2 s recording.
+    await shop.carrier.record_to(tmp_path / "speaking.wav", max_ms=2000)
+    await shop.carrier.wait_record_stopped()
     await shop.carrier.hangup()
     await shop.carrier.stop_audio()
     row = await eventually(
