@@ -11,10 +11,11 @@ import asyncpg
 
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
-from pbx.services.cabinet import Actor, Perm
+from pbx.services.access import call_scope
+from pbx.services.cabinet import Actor
 from pbx.services.provisioning import talk_seconds
 
-PERIODS = ("today", "week", "month")
+PERIODS = ("today", "yesterday", "week", "month")
 PAGE = 10
 _RANGE = re.compile(r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$")
 
@@ -26,6 +27,7 @@ class CallFilter:
     ext: str | None = None
     number: str | None = None  # the company number called (inbound) or shown (outbound)
     client: str | None = None  # the outside party
+    group: str | None = None  # calls that reached this ring group or its members
     period: str | None = None
     # A custom period "YYYY-MM-DD..YYYY-MM-DD" (UTC days, both included), kept as text.
     since: str | None = None
@@ -61,6 +63,9 @@ def parse_filter(args: str | None) -> CallFilter:
             except ValueError:
                 raise ValidationError(f"bad period {w!r}", key="bad_filter", word=w) from None
             f["since"], f["until"] = start, end
+        elif w == "group" and i + 1 < len(words):
+            f["group"] = words[i + 1]
+            i += 1
         elif w in ("ext", "number", "client") and i + 1 < len(words):
             value = words[i + 1]
             f[w] = v.validate_ext(value) if w == "ext" else v.normalize_number(value, w)
@@ -88,15 +93,6 @@ class CallCard:
     trunk: str | None
 
 
-def _scope(actor: Actor, mine: bool = False) -> int | None:
-    """None: the whole company's calls; else only this employee's."""
-    if actor.can(Perm.VIEW_ALL_CALLS) and not mine:
-        return None
-    if actor.employee_id is None:
-        raise ValidationError("you have no phone profile in this company", key="no_profile")
-    return actor.employee_id
-
-
 def _day(text: str | None, next_day: bool = False) -> datetime | None:
     if not text:
         return None
@@ -104,12 +100,19 @@ def _day(text: str | None, next_day: bool = False) -> datetime | None:
     return start + timedelta(days=1) if next_day else start
 
 
-def _since(period: str | None, now: datetime) -> datetime | None:
+def period_bounds(
+    period: str | None, now: datetime, since: str | None = None, until: str | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of a named period (UTC days) or of a custom "since..until" one."""
+    if since or until:
+        return _day(since), _day(until, next_day=True)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "yesterday":
+        return today - timedelta(days=1), today
     days = {"today": 0, "week": 7, "month": 30}.get(period or "")
     if days is None:
-        return None
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start - timedelta(days=days)
+        return None, None
+    return today - timedelta(days=days), None
 
 
 class History:
@@ -119,49 +122,46 @@ class History:
     async def page(
         self, actor: Actor, f: CallFilter, page: int = 0, mine: bool = False
     ) -> tuple[list[CallCard], bool]:
-        """One page (newest first) and whether there is a next one. Employees see only
-        their own calls; owners, admins and supervisors the company's."""
-        own = _scope(actor, mine)
+        """One page (newest first) and whether there is a next one, within what the
+        actor may see (`pbx.services.access`)."""
+        scope, params = (await call_scope(self.pool, actor, mine)).sql("c", 11)
         rows = await self.pool.fetch(
             _SELECT
-            + """ WHERE c.company_id = $1
-                  AND ($2::bigint IS NULL OR c.caller_employee_id = $2 OR c.callee_employee_id = $2)
-                  AND ($3::text IS NULL OR c.direction = $3)
-                  AND (NOT $4 OR (c.answered_at IS NULL AND c.direction <> 'outbound'))
-                  AND ($5::text IS NULL OR EXISTS (
-                        SELECT 1 FROM extensions x WHERE x.company_id = c.company_id AND x.ext = $5
+            + " WHERE "
+            + scope
+            + """ AND ($1::text IS NULL OR c.direction = $1)
+                  AND (NOT $2 OR (c.answered_at IS NULL AND c.direction <> 'outbound'))
+                  AND ($3::text IS NULL OR EXISTS (
+                        SELECT 1 FROM extensions x WHERE x.company_id = c.company_id AND x.ext = $3
                            AND x.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                  AND ($6::text IS NULL OR n.number = $6)
-                  AND ($7::text IS NULL OR c.caller = $7 OR c.callee = $7)
-                  AND ($8::timestamptz IS NULL OR c.started_at >= $8)
-                  AND ($11::timestamptz IS NULL OR c.started_at < $11)
+                  AND ($4::text IS NULL OR n.number = $4)
+                  AND ($5::text IS NULL OR c.caller = $5 OR c.callee = $5)
+                  AND ($6::timestamptz IS NULL OR c.started_at >= $6)
+                  AND ($7::timestamptz IS NULL OR c.started_at < $7)
+                  AND ($8::text IS NULL OR c.target = $8 OR EXISTS (
+                        SELECT 1 FROM ring_group_members gm JOIN ring_groups g ON g.id = gm.group_id
+                         WHERE g.company_id = c.company_id AND 'group:' || g.name = $8
+                           AND gm.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
                 ORDER BY c.started_at DESC, c.id DESC LIMIT $9 OFFSET $10""",
-            actor.company_id,
-            own,
             f.direction,
             f.missed,
             f.ext,
             f.number,
             f.client,
-            _day(f.since) or _since(f.period, datetime.now(UTC)),
+            *period_bounds(f.period, datetime.now(UTC), f.since, f.until),
+            f"group:{f.group}" if f.group else None,
             PAGE + 1,
             page * PAGE,
-            _day(f.until, next_day=True),
+            *params,
         )
         cards = [_card(r) for r in rows]
         return cards[:PAGE], len(cards) > PAGE
 
     async def card(self, actor: Actor, call_id: int) -> CallCard:
-        """A call's card; a guessed id of another company or someone else's call is
-        simply not found."""
-        row = await self.pool.fetchrow(
-            _SELECT
-            + """ WHERE c.company_id = $1 AND c.id = $2
-                  AND ($3::bigint IS NULL OR c.caller_employee_id = $3 OR c.callee_employee_id = $3)""",
-            actor.company_id,
-            call_id,
-            _scope(actor),
-        )
+        """A call's card; a guessed id of another company or a call the actor may not
+        see is simply not found."""
+        scope, params = (await call_scope(self.pool, actor)).sql("c", 2)
+        row = await self.pool.fetchrow(_SELECT + " WHERE c.id = $1 AND " + scope, call_id, *params)
         if row is None:
             raise NotFound(f"call {call_id} not found", key="no_such_call")
         return _card(row)
