@@ -164,9 +164,10 @@ class Signalling(Protocol):
 
     async def stop_play(self, call_id: str) -> None: ...
 
-    async def start_recording(self, call_id: str, path: str) -> None:
-        """Record what the caller says into `path` (a WAV, 8 kHz mono); RecordingDone
-        follows `stop_recording` or the end of the call."""
+    async def start_recording(self, call_id: str, path: str, both: bool = False) -> None:
+        """Record what the caller says (with `both`: the whole conversation, mixed) into
+        `path` (a WAV, 8 kHz mono); RecordingDone follows `stop_recording` or the end
+        of the call."""
         ...
 
     async def stop_recording(self, call_id: str) -> None: ...

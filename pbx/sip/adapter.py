@@ -348,8 +348,8 @@ class SippyAdapter:
     async def stop_play(self, call_id: str) -> None:
         await self._call(self._with_media, call_id, lambda m: m.stop_play())
 
-    async def start_recording(self, call_id: str, path: str) -> None:
-        await self._call(self._with_media, call_id, lambda m: m.start_recording(path))
+    async def start_recording(self, call_id: str, path: str, both: bool = False) -> None:
+        await self._call(self._with_media, call_id, lambda m: m.start_recording(path, both))
 
     async def stop_recording(self, call_id: str) -> None:
         await self._call(self._with_media, call_id, lambda m: m.stop_recording())

@@ -203,7 +203,7 @@ class CallMedia:
         # Commands given before A's codec is known (play right after answer): sent
         # once the relay has been told the codec, in order.
         self.pending: list[tuple[str, Callable[[], None]]] = []
-        self.recording: tuple[str, str] | None = None  # (relay name, wav path)
+        self.recording: tuple[str, str, bool] | None = None  # (relay name, wav, both)
         self.rec_seq = 0
 
     @property
@@ -357,44 +357,55 @@ class CallMedia:
             return
         self._send(f"S {self._target()}{self._tags()}")
 
-    def start_recording(self, path: str) -> None:
-        self._when_armed("record", lambda: self._start_recording(path))
+    def start_recording(self, path: str, both: bool = False) -> None:
+        """Record what the caller says (voicemail), or with `both` the whole
+        conversation (call recording: both directions mixed into one WAV). `both` needs
+        no prompt codec, so it works on plain bridged calls too."""
+        if both:
+            self._start_recording(path, both)
+        else:
+            self._when_armed("record", lambda: self._start_recording(path, both))
 
-    def _start_recording(self, path: str) -> None:
+    def _start_recording(self, path: str, both: bool) -> None:
         if self.recording is not None:
             self.stop_recording()
         self.rec_seq += 1
         name = f"{self.key}-{self.rec_seq}"
-        self.recording = (name, path)
+        self.recording = (name, path, both)
+        # One C command records one direction (the side named by the first tag) into
+        # `<relay name>.rtp`: the callee's side is asked for with the tags swapped.
         self._send(f"C {self._target()}{name}.a {self._tags()}")
+        if both:
+            self._send(f"C {self._target()}{name}.o {self.rtp.to_tag} {self.rtp.from_tag}")
 
     def stop_recording(self) -> None:
         if self.recording is None:
             return
-        name, path = self.recording
+        name, path, both = self.recording
         self.recording = None
-        pcap = self.record_dir / f"{name}.a.rtp"
+        pcaps = [self.record_dir / f"{name}.{side}.rtp" for side in ("ao" if both else "a")]
 
         def stopped(_result: str | None) -> None:
             worker = threading.Thread(
-                target=self._convert, args=(pcap, Path(path)), name="pbx-rec", daemon=True
+                target=self._convert, args=(pcaps, Path(path)), name="pbx-rec", daemon=True
             )
             worker.start()
 
         self._send(f"N {self._target()}{self._tags()}", stopped)
 
-    def _convert(self, pcap: Path, wav_path: Path) -> None:
-        # The relay closes the pcap right after N/D; give its writer a moment if needed.
+    def _convert(self, pcaps: list[Path], wav_path: Path) -> None:
+        # The relay closes the pcaps right after N/D; give its writer a moment if needed.
         deadline = time.monotonic() + 3.0
-        while not pcap.exists() and time.monotonic() < deadline:
+        while not all(p.exists() for p in pcaps) and time.monotonic() < deadline:
             time.sleep(0.02)
         try:
-            duration = pcap_to_wav(pcap, wav_path) if pcap.exists() else write_wav(wav_path, b"")
+            duration = pcaps_to_wav([p for p in pcaps if p.exists()], wav_path)
         except Exception as exc:
-            log.error("recording_convert_failed", pcap=str(pcap), error=repr(exc))
+            log.error("recording_convert_failed", pcaps=[str(p) for p in pcaps], error=repr(exc))
             duration = write_wav(wav_path, b"")
-        for leftover in (pcap, pcap.with_suffix(".rtcp")):
-            leftover.unlink(missing_ok=True)
+        for pcap in pcaps:
+            for leftover in (pcap, pcap.with_suffix(".rtcp")):
+                leftover.unlink(missing_ok=True)
         self.on_recorded(str(wav_path), duration)
 
     def release(self) -> None:
@@ -407,50 +418,63 @@ class CallMedia:
 
 
 # --- pcap -> WAV ------------------------------------------------------------------------
-def pcap_to_wav(pcap: Path, wav_path: Path) -> float:
-    """Decode the G.711 RTP in an rtpproxy pcap into an 8 kHz mono 16-bit WAV; returns
-    its duration in seconds. Gaps in the RTP timestamps become silence."""
+def pcaps_to_wav(pcaps: list[Path], wav_path: Path) -> float:
+    """Decode the relay's pcap(s) into one 8 kHz mono 16-bit WAV, mixing every RTP
+    stream in them (a call's two directions share one file) aligned on capture time;
+    returns the duration."""
+    tracks = [t for p in pcaps for t in decode_pcap(p)]
+    if not tracks:
+        return write_wav(wav_path, b"")
+    start = min(t0 for _, t0 in tracks)
+    padded = [b"\x00\x00" * round((t0 - start) * 8000) + bytes(pcm) for pcm, t0 in tracks]
+    size = max(len(p) for p in padded)
+    mix = padded[0].ljust(size, b"\x00")
+    for other in padded[1:]:
+        mix = audioop.add(mix, other.ljust(size, b"\x00"), 2)  # saturates, no wrap-around
+    return write_wav(wav_path, mix)
+
+
+def decode_pcap(pcap: Path) -> list[tuple[bytearray, float]]:
+    """The G.711 RTP streams (one per SSRC) in an rtpproxy pcap as 16-bit PCM, each with
+    the capture time of its first packet. Gaps in RTP timestamps become silence."""
     data = pcap.read_bytes()
     if len(data) < 24:
-        return write_wav(wav_path, b"")
+        return []
     magic = struct.unpack("<I", data[:4])[0]
     endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    nano = magic in (0xA1B23C4D, 0x4D3CB2A1)
     linktype = struct.unpack(endian + "I", data[20:24])[0]
     link_len = {1: 14, 0: 4, 101: 0, 228: 0}.get(linktype, 14)
-    pcm = bytearray()
-    ssrc0: int | None = None
-    base = 0  # sample index of ts0 in pcm
-    ts0 = 0
+    streams: dict[int, tuple[bytearray, float, int]] = {}  # ssrc -> (pcm, t0, ts0)
     off = 24
     while off + 16 <= len(data):
-        incl = struct.unpack(endian + "I", data[off + 8 : off + 12])[0]
+        sec, frac, incl = struct.unpack(endian + "III", data[off : off + 12])
         frame = data[off + 16 : off + 16 + incl]
         off += 16 + incl
         udp = _udp_payload(frame, link_len)
         if udp is None or len(udp) < 12 or udp[0] >> 6 != 2:
             continue
-        pt = udp[1] & 0x7F
-        decode = G711_DECODERS.get(pt)
+        decode = G711_DECODERS.get(udp[1] & 0x7F)
         if decode is None:
             continue  # telephone-event, comfort noise
         ts, ssrc = struct.unpack("!II", udp[4:12])
-        cc = udp[0] & 0x0F
-        start = 12 + 4 * cc
+        start = 12 + 4 * (udp[0] & 0x0F)
         if udp[0] & 0x10 and len(udp) >= start + 4:  # header extension
             start += 4 + 4 * struct.unpack("!H", udp[start + 2 : start + 4])[0]
         payload = udp[start:]
         if udp[0] & 0x20 and payload:
             payload = payload[: -payload[-1]]
-        if ssrc != ssrc0:
-            ssrc0, ts0, base = ssrc, ts, len(pcm) // 2
-        pos = base + ((ts - ts0) & 0xFFFFFFFF)
+        if ssrc not in streams:
+            streams[ssrc] = (bytearray(), sec + frac / (1e9 if nano else 1e6), ts)
+        pcm, _, ts0 = streams[ssrc]
+        pos = (ts - ts0) & 0xFFFFFFFF
         have = len(pcm) // 2
         if pos > have and pos - have <= MAX_GAP_SAMPLES:
             pcm.extend(b"\x00\x00" * (pos - have))
         elif pos < have:
             continue  # duplicate or reordered late packet
         pcm.extend(decode(payload, 2))
-    return write_wav(wav_path, bytes(pcm))
+    return [(pcm, t0) for pcm, t0, _ in streams.values()]
 
 
 def _udp_payload(frame: bytes, link_len: int) -> bytes | None:

@@ -52,7 +52,7 @@ async def _run(adapter: SippyAdapter, req: dict[str, Any]) -> None:
     elif cmd == "stop_play":
         await adapter.stop_play(call_id)
     elif cmd == "start_recording":
-        await adapter.start_recording(call_id, req["path"])
+        await adapter.start_recording(call_id, req["path"], req.get("both", False))
     elif cmd == "stop_recording":
         await adapter.stop_recording(call_id)
     elif cmd == "cancel_leg":

@@ -487,3 +487,33 @@ async def test_early_media_is_not_forwarded_while_forking(engine: Engine) -> Non
         assert (await b1.wait_state("DISCONNECTED"))["last_status_code"] == 487
         await a.hangup()
         await b2.wait_state("DISCONNECTED")
+
+
+async def test_plain_bridged_call_recorded_with_both_parties(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Call recording on a call the engine did not answer: both directions land in one
+    WAV, each party's tone present, aligned in time."""
+    wav = tmp_path / "rec" / "call.wav"
+    async with phone("a", 0) as a, phone("b", 1) as b:
+        await a.play_tone(440)
+        await b.play_tone(1000)
+        await b.auto_answer(200)
+        call_id = await offered(engine, a)
+        await engine.command("originate", call_id=call_id, leg_id="b1", user="b", port=b.port)
+        await engine.wait("LegAnswered", lambda e: e["leg_id"] == "b1")
+        await a.wait_state("CONFIRMED")
+        await a.wait_media()
+        await engine.command("start_recording", call_id=call_id, path=str(wav), both=True)
+        await a.timer(2000)  # the phone's clock: ~2 s of conversation
+        await a.wait_for("timer", timeout=5)
+        await a.hangup()
+        await engine.wait("CallerGone")
+        done = await engine.wait("RecordingDone")
+    assert done["call_id"] == call_id and done["path"] == str(wav)
+    assert 1.5 <= done["duration"] <= 3.5, done
+    # Both tones at once: each carries about half of the mixed power.
+    assert has_tone(wav, 440, min_ratio=0.3, min_seconds=1.2), analyse(wav, 440, 0.3)
+    assert has_tone(wav, 1000, min_ratio=0.3, min_seconds=1.2), analyse(wav, 1000, 0.3)
+    leftovers = [p.name for p in (tmp_path / "engine" / "recordings").glob("*.rtp")]
+    assert not leftovers, leftovers

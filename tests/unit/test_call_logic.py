@@ -79,7 +79,7 @@ class FakeSignalling:
     async def stop_play(self, call_id: str) -> None:
         self.commands.append(("stop_play", call_id))
 
-    async def start_recording(self, call_id: str, path: str) -> None:
+    async def start_recording(self, call_id: str, path: str, both: bool = False) -> None:
         self.commands.append(("record", call_id, path))
 
     async def stop_recording(self, call_id: str) -> None:
