@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from pbx.engine.routing import Company, Did, Member, Trunk
+from storage.recordings import notice_sql
 
 _TRUNK_COLS = "t.id, t.company_id, t.host, t.port, t.username, t.password, t.from_domain"
 
@@ -62,9 +63,9 @@ class PgDirectory:
 
     async def did(self, number: str) -> Did | None:
         r = await self.pool.fetchrow(
-            """SELECT id AS did_id, company_id, number, trunk_id, target_ext,
+            f"""SELECT id AS did_id, company_id, number, trunk_id, target_ext,
                       (open_target IS NOT NULL OR greeting IS NOT NULL
-                       OR schedule_id IS NOT NULL) AS scenario
+                       OR schedule_id IS NOT NULL OR {notice_sql("numbers")}) AS scenario
                  FROM numbers WHERE number = $1""",
             number,
         )

@@ -34,6 +34,7 @@ from pbx.logging import get_logger
 from pbx.services.audio import engine_base
 from storage.media import with_ext
 from storage.presence import RedisPresence
+from storage.recordings import notice_sql
 
 log = get_logger(__name__)
 
@@ -80,8 +81,9 @@ class PgScenarios:
 
     async def number_plan(self, company_id: int, number_id: int) -> NumberPlan | None:
         r = await self.pool.fetchrow(
-            """SELECT n.target_ext, n.greeting, n.open_target, n.closed_target, n.fallback,
+            f"""SELECT n.target_ext, n.greeting, n.open_target, n.closed_target, n.fallback,
                       c.timezone, s.weekly, s.holidays, s.special, s.override, s.id AS sid,
+                      {notice_sql("n")} AS notice,
                       COALESCE((SELECT u.language FROM memberships m
                                   JOIN tg_users u ON u.tg_id = m.tg_id
                                  WHERE m.company_id = c.id AND m.role = 'owner'
@@ -102,6 +104,7 @@ class PgScenarios:
             fallback=_target(r["fallback"]),
             greeting=r["greeting"],
             schedule=schedule_of(r, r["timezone"]) if r["sid"] is not None else None,
+            notice=r["notice"],
         )
 
     async def group(self, company_id: int, name: str) -> GroupPlan | None:

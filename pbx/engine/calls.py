@@ -31,6 +31,7 @@ from pbx.engine.events import (
 )
 from pbx.engine.plans import NumberPlan, QueueStore, Scenarios
 from pbx.engine.queue import QueueRunner
+from pbx.engine.recording import CallRecorder, RecordingPolicy
 from pbx.engine.records import (
     CallRecord,
     Clock,
@@ -95,6 +96,7 @@ class CallManager:
         presence: Presence | None = None,
         scenarios: Scenarios | None = None,
         queue_store: QueueStore | None = None,
+        recording: RecordingPolicy | None = None,
     ) -> None:
         self.signalling = signalling
         self.router = router
@@ -107,6 +109,7 @@ class CallManager:
         self.runner = ScenarioRunner(self)
         self.queues = QueueRunner(self)
         self.dialout = DialOutRunner(self)
+        self.recorder = CallRecorder(self, recording)
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
         # Set when the service is stopping: hang-ups that follow are ours, not the users'.
@@ -142,6 +145,9 @@ class CallManager:
             return
         if isinstance(event, TrunkRegistration):
             return  # the service keeps trunk state
+        if isinstance(event, RecordingDone) and self.recorder.owns(event):
+            await self.recorder.done(event)  # a call recording: usually after the call
+            return
         call = self.calls.get(event.call_id)
         if call is None or call.state is CallState.ENDED:
             return
@@ -280,6 +286,7 @@ class CallManager:
         call.state = CallState.ANSWERED
         call.answered_at = self.clock.now()
         await self._mark_busy(call, True)
+        await self.recorder.answered(call)
         if call.on_answer is not None:
             await call.on_answer()
 

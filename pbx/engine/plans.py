@@ -25,6 +25,7 @@ class NumberPlan:
     fallback: Target = HANGUP
     greeting: str | None = None
     schedule: Schedule | None = None
+    notice: bool = False  # "this call is recorded" before anything else
 
 
 @dataclass(frozen=True)

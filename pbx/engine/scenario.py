@@ -69,13 +69,18 @@ class ScenarioRunner:
         call.lang = number_plan.lang
         call.plan = number_plan
         first = self._first_target(number_plan)
+        prompts = []
+        if number_plan.notice:
+            prompts.append(await self.prompt(call, None, "recorded"))
         if number_plan.greeting is not None:
-            greeting = await self.prompt(call, number_plan.greeting, "greeting")
+            prompts.append(await self.prompt(call, number_plan.greeting, "greeting"))
+        if prompts:
             await self.answer(call)
             call.state = CallState.PLAYING
             call.target = "greeting"
-            await self.m.command(self.m.signalling.play(call.offer.call_id, greeting.base))
-            self.m.set_timer(call, greeting.duration, lambda: self.goto(call, first))
+            await self.play_sequence(call, prompts, loop_moh=False)
+            delay = sum(p.duration for p in prompts)
+            self.m.set_timer(call, delay, lambda: self.goto(call, first))
             return
         await self.goto(call, first)
 

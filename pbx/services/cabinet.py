@@ -36,6 +36,7 @@ from pbx.services.cabinet_base import (
 )
 from pbx.services.provisioning import Provisioning
 from pbx.services.queues import QueueArea
+from pbx.services.recordings import RecordingArea
 from pbx.services.schedules import ScheduleArea
 from pbx.services.voicemail import VoicemailArea
 from storage.companies import Company
@@ -59,7 +60,7 @@ __all__ = [
 
 
 # QueueArea brings ScenarioArea (groups, menus, number scenarios).
-class Cabinet(NumbersArea, SelfServiceArea, QueueArea, ScheduleArea, VoicemailArea):
+class Cabinet(NumbersArea, SelfServiceArea, QueueArea, ScheduleArea, VoicemailArea, RecordingArea):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence, trunk states, queues."""

@@ -12,7 +12,7 @@ import asyncpg
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.access import call_scope
-from pbx.services.cabinet import Actor
+from pbx.services.cabinet_base import Actor
 from pbx.services.provisioning import talk_seconds
 
 PERIODS = ("today", "yesterday", "week", "month")
