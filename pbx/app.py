@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -23,17 +24,20 @@ from pbx.engine.routing import Router
 from pbx.errors import PbxError
 from pbx.infra import ensure_services
 from pbx.logging import get_logger, setup_logging
+from pbx.services.export import add_export_routes
 from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
 from storage.presence import EVENTS, RedisPresence, RedisTrunkStates
 from storage.queues import RedisQueueStore, next_dial
+from storage.recordings import RecordingStore
 from storage.scenarios import PgScenarios
 
 log = get_logger(__name__)
 
 CALLBACK_PERIOD = 2.0  # seconds between looks at the queues' callback entries
+RETENTION_PERIOD = 3600.0  # seconds between retention sweeps of call recordings
 
 
 class Service:
@@ -106,12 +110,14 @@ class Service:
             presence=RedisPresence(self.redis) if self.redis is not None else None,
             scenarios=PgScenarios(self.pool, self.redis, s, VoicemailStore(self.pool, s)),
             queue_store=RedisQueueStore(self.redis) if self.redis is not None else None,
+            recording=RecordingStore(self.pool, s.data_dir),
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()
         self._background(self._listen_events())
         self._background(self._serve_dial_requests())
         self._background(self._dispatch_callbacks())
+        self._background(self._sweep_retention())
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, TrunkRegistration):
@@ -176,6 +182,22 @@ class Service:
                 log.error("callback_dispatch_failed", error=repr(exc))
             await asyncio.sleep(CALLBACK_PERIOD)
 
+    async def _sweep_retention(self) -> None:
+        """Recordings past their company's retention go, hourly (every node may do it:
+        the DELETE decides which rows are whose)."""
+        assert self.pool is not None
+        store = RecordingStore(self.pool, self.settings.data_dir)
+        while True:
+            try:
+                swept = await store.sweep_retention(datetime.now(UTC))
+                if swept.deleted:
+                    log.info("retention_swept", files=swept.deleted, bytes=swept.freed)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("retention_sweep_failed", error=repr(exc))
+            await asyncio.sleep(RETENTION_PERIOD)
+
     async def register_trunks(self) -> None:
         """REGISTER to every carrier trunk that authenticates by registration."""
         assert self.pool is not None and self.adapter is not None
@@ -202,6 +224,7 @@ class Service:
         app.router.add_get("/status", self._http_status)
         app.router.add_get("/metrics", self._http_metrics)
         app.router.add_post("/trunks/reload", self._http_reload_trunks)
+        add_export_routes(app, self.settings)
         if self.settings.telegram_token:
             from bot.app import BotRunner
             from pbx.services.cabinet import Cabinet

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # HTTP API (status, later webhooks).
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # How users reach the HTTP service (download links); default http://http_host:http_port.
+    public_url: str | None = None
+    link_secret: str | None = None  # signs download links; derived from telegram_token when unset
 
     telegram_token: str | None = None
     # A self-hosted Bot API server (the tests' fake one too); Telegram's cloud if unset.

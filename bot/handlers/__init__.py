@@ -6,14 +6,17 @@ from bot.handlers import (
     audio,
     common,
     employees,
+    export,
     fallback,
     groups,
     history,
     menu,
     numbers,
     onboarding,
+    recordings,
     scenario,
     selfservice,
+    stats,
 )
 
 
@@ -31,6 +34,9 @@ def build_routers() -> list[Router]:
             audio,
             groups,
             scenario,
+            export,
+            stats,
+            recordings,
             fallback,
         )
     ]

@@ -102,6 +102,16 @@ async def call_card(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Tr
         return
     call_id = int(query.data[5:]) if query.data[5:].isdigit() else 0
     c = await History(cabinet.pool).card(actor, call_id)
+    rec = await cabinet.recording_of_call(actor, c.id)
+    listen = (
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=tr("call-listen"), callback_data=f"rec:{rec}")]
+            ]
+        )
+        if rec is not None
+        else None
+    )
     await query.message.answer(
         tr(
             "call-card",
@@ -116,5 +126,6 @@ async def call_card(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Tr
             talk=c.talk_seconds,
             number=c.number or "—",
             trunk=c.trunk or "—",
-        )
+        ),
+        reply_markup=listen,
     )

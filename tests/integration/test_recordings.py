@@ -21,7 +21,7 @@ from storage.directory import PgDirectory
 from storage.recordings import MB, PACK_MB, RecordingStore
 from tests.support.audio import generate_tone_wav
 
-_ids = itertools.count(8_300_001)
+_ids = itertools.count(8_350_001)
 _seq = itertools.count(1)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -18,8 +18,10 @@ from pbx.engine.events import (
     LegAnswered,
     LegFailed,
     LegRinging,
+    RecordingDone,
     Target,
 )
+from pbx.engine.recording import RecordingRequest
 from pbx.engine.routing import Company, Did, Direction, Member, Router, Trunk
 
 EDGE = "10.0.0.1"
@@ -80,7 +82,7 @@ class FakeSignalling:
         self.commands.append(("stop_play", call_id))
 
     async def start_recording(self, call_id: str, path: str, both: bool = False) -> None:
-        self.commands.append(("record", call_id, path))
+        self.commands.append(("record_call", call_id, path) if both else ("record", call_id, path))
 
     async def stop_recording(self, call_id: str) -> None:
         self.commands.append(("stop_record", call_id))
@@ -129,7 +131,11 @@ class FakeDirectory:
 
 class Harness:
     def __init__(
-        self, scenarios: Any = None, directory: FakeDirectory | None = None, queues: Any = None
+        self,
+        scenarios: Any = None,
+        directory: FakeDirectory | None = None,
+        queues: Any = None,
+        recording: Any = None,
     ) -> None:
         self.clock = FakeClock()
         self.sig = FakeSignalling()
@@ -148,6 +154,7 @@ class Harness:
             no_answer_timeout=30,
             scenarios=scenarios,
             queue_store=queues,
+            recording=recording,
         )
 
     async def tick(self, seconds: float) -> None:
@@ -410,3 +417,53 @@ async def test_forward_when_unregistered_tries_the_mobile_after_404(h: Harness) 
     await h.feed(LegAnswered(call_id, "b2"), CallerGone(call_id))
     assert h.records[0].result is Result.ANSWERED
     assert h.records[0].callee_uri == f"sip:79164445566@{CARRIER}"
+
+
+class FakePolicy:
+    """Records calls answered by employee 12 (Boris) only."""
+
+    def __init__(self) -> None:
+        self.asked: list[RecordingRequest] = []
+        self.kept: list[tuple[int, str, str, float]] = []
+
+    async def path_for(self, req: RecordingRequest, now: datetime) -> str | None:
+        self.asked.append(req)
+        return f"/rec/{req.sip_call_id}.wav" if req.callee_employee_id == 12 else None
+
+    async def recorded(
+        self, company_id: int, sip_call_id: str, wav: str, seconds: float, now: datetime
+    ) -> None:
+        self.kept.append((company_id, sip_call_id, wav, seconds))
+
+
+async def test_answered_call_is_recorded_and_kept_after_it_ended() -> None:
+    policy = FakePolicy()
+    h = Harness(recording=policy)
+    await h.feed(device_offer())
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegRinging(call_id, leg), LegAnswered(call_id, leg))
+    assert ("record_call", "c-1", "/rec/c-1.wav") in h.sig.commands
+    [req] = policy.asked
+    assert (req.company_id, req.direction, req.caller_employee_id, req.callee_employee_id) == (
+        1,
+        "internal",
+        11,
+        12,
+    )
+    await h.feed(CallerGone(call_id))
+    assert h.records and h.records[0].result is Result.ANSWERED
+    # The relay finishes the file after the call is gone: it is still kept.
+    await h.feed(RecordingDone(call_id, "/rec/c-1.wav", 12.5))
+    assert policy.kept == [(1, "c-1", "/rec/c-1.wav", 12.5)]
+    await h.feed(RecordingDone(call_id, "/rec/c-1.wav", 12.5))  # not twice
+    assert len(policy.kept) == 1
+
+
+async def test_policy_says_no_nothing_is_recorded() -> None:
+    policy = FakePolicy()
+    h = Harness(recording=policy)
+    await h.feed(device_offer(to="101", user="102", call_id="c-2"))
+    _, call_id, leg, _ = h.originated()
+    await h.feed(LegAnswered(call_id, leg))
+    assert len(policy.asked) == 1
+    assert not [c for c in h.sig.commands if c[0] == "record_call"]

@@ -121,7 +121,7 @@ call-card = Call #{ $id } ({ $direction })
     Result: { $result } ({ $cause })
     Waited { $wait } s, talked { $talk } s
     Number: { $number }, trunk: { $trunk }
-err-bad_filter = Unknown filter “{ $word }”. Use: in, out, internal, missed, today, week, month, ext N, number N, client N.
+err-bad_filter = Unknown filter “{ $word }”. Use: in, out, internal, missed, today, yesterday, week, month, YYYY-MM-DD..YYYY-MM-DD, ext N, group NAME, number N, client N.
 err-no_such_call = There is no such call.
 sip-qr = Your SIP account as a QR code (scan it in the softphone, keep it private).
 employee-edited = { $ext } — { $name }, e-mail { $email }, mobile { $mobile }.

@@ -121,7 +121,7 @@ call-card = Звонок #{ $id } ({ $direction })
     Итог: { $result } ({ $cause })
     Ожидание { $wait } с, разговор { $talk } с
     Номер: { $number }, транк: { $trunk }
-err-bad_filter = Неизвестный фильтр «{ $word }». Можно: in, out, internal, missed, today, week, month, ext N, number N, client N.
+err-bad_filter = Неизвестный фильтр «{ $word }». Можно: in, out, internal, missed, today, yesterday, week, month, ГГГГ-ММ-ДД..ГГГГ-ММ-ДД, ext N, group ИМЯ, number N, client N.
 err-no_such_call = Такого звонка нет.
 sip-qr = Ваш SIP-аккаунт QR-кодом (отсканируйте в софтфоне, никому не показывайте).
 employee-edited = { $ext } — { $name }, e-mail { $email }, мобильный { $mobile }.
