@@ -19,13 +19,16 @@ async def help_(message: Message, actor: Actor, tr: Translator) -> None:
     if actor.employee_id is not None:
         parts.append(tr("help-employee"))
     parts.append(tr("help-voicemail"))
+    parts.append(tr("help-stats"))
     if actor.can(Perm.VIEW_EMPLOYEES):
         parts.append(tr("help-staff"))
+        parts.append(tr("help-recordings"))
     if actor.can(Perm.MANAGE_EMPLOYEES):
         parts.append(tr("help-admin"))
     if actor.can(Perm.MANAGE_NUMBERS):
         parts.append(tr("help-numbers"))
         parts.append(tr("help-scenarios"))
+        parts.append(tr("help-recording-setup"))
     if actor.can(Perm.VIEW_AUDIT):
         parts.append(tr("help-owner"))
     await message.answer("\n".join(parts))

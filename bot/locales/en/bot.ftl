@@ -17,7 +17,7 @@ help-employee = /my_sip — my SIP login and a new password (private chat only)
     /dnd on|off — do not disturb
     /forward off|always|unregistered [mobile] — forward my calls to my mobile
 help-staff = /employees — employees and who is online
-    /calls [in|out|internal|missed] [today|week|month|YYYY-MM-DD..YYYY-MM-DD] [ext N] [number N] [client N] — call history; /missed
+    /calls [in|out|internal|missed] [today|yesterday|week|month|YYYY-MM-DD..YYYY-MM-DD] [ext N] [group NAME] [number N] [client N] — call history; /missed
 help-admin = /employee_add Name [ext] [e-mail] [mobile] — add an employee
     /invite EXT [employee|supervisor|admin] — invite link for an employee
     /employee_edit EXT name|email|mobile VALUE — change an employee

@@ -17,7 +17,7 @@ help-employee = /my_sip — мой SIP-логин и новый пароль (т
     /dnd on|off — не беспокоить
     /forward off|always|unregistered [мобильный] — переадресация на мобильный
 help-staff = /employees — сотрудники и кто в сети
-    /calls [in|out|internal|missed] [today|week|month|YYYY-MM-DD..YYYY-MM-DD] [ext N] [number N] [client N] — история звонков; /missed
+    /calls [in|out|internal|missed] [today|yesterday|week|month|ГГГГ-ММ-ДД..ГГГГ-ММ-ДД] [ext N] [group ИМЯ] [number N] [client N] — история звонков; /missed
 help-admin = /employee_add Имя [внутр. номер] [e-mail] [мобильный] — добавить сотрудника
     /invite НОМЕР [employee|supervisor|admin] — ссылка-приглашение
     /employee_edit НОМЕР name|email|mobile ЗНАЧЕНИЕ — изменить сотрудника

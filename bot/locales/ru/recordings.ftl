@@ -31,3 +31,6 @@ err-no_such_rule_target = В вашей компании нет { $kind } «{ $n
 err-no_such_recording = Такой записи нет.
 err-recording_off = Запись разговоров выключена. Записи хранятся до конца срока хранения; включите запись (/recording mode=all), чтобы снова их слушать.
 err-recordings_not_allowed = В этой компании сотрудникам нельзя слушать записи. Обратитесь к владельцу (/recording employees=on).
+help-stats = /stats [today|yesterday|week|month|ГГГГ-ММ-ДД..ГГГГ-ММ-ДД] — статистика звонков с графиками и CSV/XLSX; /now — звонки и телефоны прямо сейчас
+help-recordings = /recordings [фильтры как в /calls] — записи разговоров; /recordings_zip [фильтры] — все записи одним ZIP
+help-recording-setup = /recording [mode=all|selective|off notice=on|off employees=on|off] — запись разговоров; /record_rule add|remove employee EXT [in|out|both] | group ИМЯ | number N; /storage [packs=N auto_pack=on|off retention=ДНИ]
