@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load --calls 300 --rate 30 --hold 20
     .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1
+    .venv/bin/python -m bench.load --calls 100 --rate 10 --hold 20 --record
 
 Starts `pbx run` as its own process (private PostgreSQL/Redis, fresh `pbx_bench`
 database), provisions one company with ext 101 (the SIPp caller, digest auth through
@@ -155,10 +156,54 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         a = await cli(env, "employee", "add", "--company", str(company["id"]), "--name", "Caller")
         b = await cli(env, "employee", "add", "--company", str(company["id"]), "--name", "Callee")
         domain = company["sip_domain"]
-        return await drive(args, service.pid, domain, a, b)
+        if args.record:  # every call recorded: both directions mixed, OGG, quota check
+            conn = await asyncpg.connect(dsn)
+            await conn.execute(
+                "UPDATE companies SET recording_mode = 'all' WHERE id = $1", company["id"]
+            )
+            await conn.close()
+        out = await drive(args, service.pid, domain, a, b)
+        if args.record:
+            out["recordings"] = await recordings_kept(dsn, service.pid, out["successful"])
+        return out
     finally:
         service.terminate()
         await asyncio.wait_for(service.wait(), 30)
+
+
+def children_cpu(pid: int) -> float:
+    """CPU seconds of the service's finished child processes (ffmpeg encodes)."""
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[13]) + int(parts[14])) / TICKS
+
+
+async def recordings_kept(dsn: str, pid: int, expected: int) -> dict[str, Any]:
+    """Wait (bounded) until every answered call's recording is kept; report the cost."""
+    conn = await asyncpg.connect(dsn)
+    t0, cpu0 = time.monotonic(), proc_sample(pid)[0] + children_cpu(pid)
+    deadline = t0 + 300
+    row: Any = None
+    while time.monotonic() < deadline:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS n, COALESCE(sum(bytes), 0) AS b, COALESCE(sum(seconds), 0) AS s"
+            " FROM recordings"
+        )
+        if row["n"] >= expected:
+            break
+        await asyncio.sleep(0.5)
+    await conn.close()
+    cpu = proc_sample(pid)[0] + children_cpu(pid) - cpu0
+    minutes = float(row["s"]) / 60 if row else 0.0
+    return {
+        "kept": row["n"] if row else 0,
+        "expected": expected,
+        "drain_after_last_call_s": round(time.monotonic() - t0, 1),
+        "cpu_s_after_last_call": round(cpu, 1),
+        "audio_minutes": round(minutes, 1),
+        "bytes_per_minute": round(int(row["b"]) / minutes) if minutes else None,
+        "encode_cpu_s_total": round(children_cpu(pid), 1),
+    }
 
 
 def creds(emp: dict[str, Any]) -> tuple[str, str]:
@@ -307,6 +352,7 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=30)
     p.add_argument("--hold", type=float, default=20, help="seconds each call stays up")
     p.add_argument("--trace", action="store_true", help="keep the caller's SIP messages")
+    p.add_argument("--record", action="store_true", help="record every call (mixed OGG)")
     args = p.parse_args()
     out = asyncio.run(run(args))
     json.dump(out, sys.stdout, indent=2)

@@ -33,10 +33,10 @@ from aiohttp import hdrs, web
 from pbx.config import Settings
 from pbx.errors import NotFound
 from pbx.logging import get_logger
-from pbx.services.access import call_scope
 from pbx.services.cabinet_base import Actor, Perm, require
-from pbx.services.history import CallFilter, period_bounds
+from pbx.services.history import CallFilter, filter_sql
 from pbx.services.provisioning import talk_seconds
+from pbx.services.recordings import listening_scope
 
 log = get_logger(__name__)
 
@@ -228,8 +228,8 @@ class Exporter:
         """The recordings of calls matching `f` that the actor may see, oldest first;
         only owners, admins and supervisors (their groups' calls) may export."""
         require(actor, Perm.VIEW_ALL_CALLS)
-        scope, params = (await call_scope(self.pool, actor)).sql("c", 9)
-        since, until = period_bounds(f.period, now or datetime.now(UTC), f.since, f.until)
+        scope, params = (await listening_scope(self.pool, actor)).sql("c", 1)
+        where, values = filter_sql(f, 1 + len(params), now or datetime.now(UTC))
         rows = await self.pool.fetch(
             """SELECT c.id, c.sip_call_id, c.direction, c.caller, c.callee, c.started_at,
                       c.answered_at, c.ended_at, c.result, n.number, r.path, r.seconds
@@ -237,30 +237,9 @@ class Exporter:
                  JOIN calls c ON c.sip_call_id = r.sip_call_id AND c.company_id = r.company_id
                  LEFT JOIN numbers n ON n.company_id = c.company_id AND n.id = c.number_id
                 WHERE """
-            + scope
-            + """ AND ($1::text IS NULL OR c.direction = $1)
-                  AND (NOT $2 OR (c.answered_at IS NULL AND c.direction <> 'outbound'))
-                  AND ($3::text IS NULL OR EXISTS (
-                        SELECT 1 FROM extensions x WHERE x.company_id = c.company_id AND x.ext = $3
-                           AND x.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                  AND ($4::text IS NULL OR n.number = $4)
-                  AND ($5::text IS NULL OR c.caller = $5 OR c.callee = $5)
-                  AND ($6::timestamptz IS NULL OR c.started_at >= $6)
-                  AND ($7::timestamptz IS NULL OR c.started_at < $7)
-                  AND ($8::text IS NULL OR c.target = $8 OR EXISTS (
-                        SELECT 1 FROM ring_group_members gm JOIN ring_groups g ON g.id = gm.group_id
-                         WHERE g.company_id = c.company_id AND 'group:' || g.name = $8
-                           AND gm.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                ORDER BY c.started_at, c.id""",
-            f.direction,
-            f.missed,
-            f.ext,
-            f.number,
-            f.client,
-            since,
-            until,
-            f"group:{f.group}" if f.group else None,
+            + f"{scope} AND {where} ORDER BY c.started_at, c.id",
             *params,
+            *values,
         )
         if not rows:
             raise NotFound("no recordings match this filter", key="export_empty")

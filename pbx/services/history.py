@@ -115,6 +115,29 @@ def period_bounds(
     return today - timedelta(days=days), None
 
 
+def filter_sql(f: CallFilter, first: int, now: datetime) -> tuple[str, list[object]]:
+    """A WHERE fragment on calls `c` for `f`, with parameters from $first on — the one
+    place history, recordings, exports agree on what a filter means."""
+    since, until = period_bounds(f.period, now, f.since, f.until)
+    k = [f"${first + i}" for i in range(8)]
+    sql = f"""({k[0]}::text IS NULL OR c.direction = {k[0]})
+        AND (NOT {k[1]}::bool OR (c.answered_at IS NULL AND c.direction <> 'outbound'))
+        AND ({k[2]}::text IS NULL OR EXISTS (
+              SELECT 1 FROM extensions x WHERE x.company_id = c.company_id AND x.ext = {k[2]}
+                 AND x.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
+        AND ({k[3]}::text IS NULL OR EXISTS (
+              SELECT 1 FROM numbers fn WHERE fn.id = c.number_id AND fn.number = {k[3]}))
+        AND ({k[4]}::text IS NULL OR c.caller = {k[4]} OR c.callee = {k[4]})
+        AND ({k[5]}::timestamptz IS NULL OR c.started_at >= {k[5]})
+        AND ({k[6]}::timestamptz IS NULL OR c.started_at < {k[6]})
+        AND ({k[7]}::text IS NULL OR c.target = {k[7]} OR EXISTS (
+              SELECT 1 FROM ring_group_members gm JOIN ring_groups g ON g.id = gm.group_id
+               WHERE g.company_id = c.company_id AND 'group:' || g.name = {k[7]}
+                 AND gm.employee_id IN (c.caller_employee_id, c.callee_employee_id)))"""
+    group = f"group:{f.group}" if f.group else None
+    return sql, [f.direction, f.missed, f.ext, f.number, f.client, since, until, group]
+
+
 class History:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -124,35 +147,15 @@ class History:
     ) -> tuple[list[CallCard], bool]:
         """One page (newest first) and whether there is a next one, within what the
         actor may see (`pbx.services.access`)."""
-        scope, params = (await call_scope(self.pool, actor, mine)).sql("c", 11)
+        scope, params = (await call_scope(self.pool, actor, mine)).sql("c", 3)
+        where, values = filter_sql(f, 3 + len(params), datetime.now(UTC))
         rows = await self.pool.fetch(
             _SELECT
-            + " WHERE "
-            + scope
-            + """ AND ($1::text IS NULL OR c.direction = $1)
-                  AND (NOT $2 OR (c.answered_at IS NULL AND c.direction <> 'outbound'))
-                  AND ($3::text IS NULL OR EXISTS (
-                        SELECT 1 FROM extensions x WHERE x.company_id = c.company_id AND x.ext = $3
-                           AND x.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                  AND ($4::text IS NULL OR n.number = $4)
-                  AND ($5::text IS NULL OR c.caller = $5 OR c.callee = $5)
-                  AND ($6::timestamptz IS NULL OR c.started_at >= $6)
-                  AND ($7::timestamptz IS NULL OR c.started_at < $7)
-                  AND ($8::text IS NULL OR c.target = $8 OR EXISTS (
-                        SELECT 1 FROM ring_group_members gm JOIN ring_groups g ON g.id = gm.group_id
-                         WHERE g.company_id = c.company_id AND 'group:' || g.name = $8
-                           AND gm.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                ORDER BY c.started_at DESC, c.id DESC LIMIT $9 OFFSET $10""",
-            f.direction,
-            f.missed,
-            f.ext,
-            f.number,
-            f.client,
-            *period_bounds(f.period, datetime.now(UTC), f.since, f.until),
-            f"group:{f.group}" if f.group else None,
+            + f" WHERE {scope} AND {where} ORDER BY c.started_at DESC, c.id DESC LIMIT $1 OFFSET $2",
             PAGE + 1,
             page * PAGE,
             *params,
+            *values,
         )
         cards = [_card(r) for r in rows]
         return cards[:PAGE], len(cards) > PAGE

@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
-from pbx.services.access import call_scope
+from pbx.services.access import CallScope, call_scope
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, Role, require
-from pbx.services.history import CallFilter, period_bounds
+from pbx.services.history import CallFilter, filter_sql
 from pbx.services.options import flag, number_in, unknown_option
 from storage.recordings import MAX_PACKS, RecordingStore, Usage
 
@@ -225,66 +227,24 @@ class RecordingArea(CabinetBase):
         return await self.storage(actor)
 
     # --- listening ---------------------------------------------------------------------
-    async def _listen_scope(self, actor: Actor) -> tuple[str, list[object]]:
-        c = await self.pool.fetchrow(
-            "SELECT recording_mode, employee_recordings FROM companies WHERE id = $1",
-            actor.company_id,
-        )
-        assert c is not None
-        if c["recording_mode"] == "off":
-            raise ValidationError(
-                "call recording is off: recordings are kept until retention ends and can be"
-                " heard again when it is switched on",
-                key="recording_off",
-            )
-        if actor.role is Role.EMPLOYEE and not c["employee_recordings"]:
-            raise ValidationError(
-                "employees may not listen to recordings in this company",
-                key="recordings_not_allowed",
-            )
-        return (await call_scope(self.pool, actor)).sql("c", 1)
-
     async def list_recordings(
         self, actor: Actor, f: CallFilter, page: int = 0
     ) -> tuple[list[RecordingInfo], bool]:
-        scope, params = await self._listen_scope(actor)
-        since, until = period_bounds(f.period, datetime.now(UTC), f.since, f.until)
-        n = len(params)
+        scope, params = (await listening_scope(self.pool, actor)).sql("c", 3)
+        where, values = filter_sql(f, 3 + len(params), datetime.now(UTC))
         rows = await self.pool.fetch(
             _SELECT
-            + " WHERE "
-            + scope
-            + f""" AND (${n + 1}::text IS NULL OR c.direction = ${n + 1})
-                   AND (${n + 2}::text IS NULL OR EXISTS (
-                        SELECT 1 FROM extensions x WHERE x.company_id = c.company_id
-                           AND x.ext = ${n + 2}
-                           AND x.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                   AND (${n + 3}::text IS NULL OR EXISTS (SELECT 1 FROM numbers nn
-                        WHERE nn.id = c.number_id AND nn.number = ${n + 3}))
-                   AND (${n + 4}::text IS NULL OR c.caller = ${n + 4} OR c.callee = ${n + 4})
-                   AND (${n + 5}::timestamptz IS NULL OR c.started_at >= ${n + 5})
-                   AND (${n + 6}::timestamptz IS NULL OR c.started_at < ${n + 6})
-                   AND (${n + 7}::text IS NULL OR c.target = ${n + 7} OR EXISTS (
-                        SELECT 1 FROM ring_group_members gm JOIN ring_groups g ON g.id = gm.group_id
-                         WHERE g.company_id = c.company_id AND 'group:' || g.name = ${n + 7}
-                           AND gm.employee_id IN (c.caller_employee_id, c.callee_employee_id)))
-                 ORDER BY c.started_at DESC, r.id DESC LIMIT ${n + 8} OFFSET ${n + 9}""",
-            *params,
-            f.direction,
-            f.ext,
-            f.number,
-            f.client,
-            since,
-            until,
-            f"group:{f.group}" if f.group else None,
+            + f" WHERE {scope} AND {where} ORDER BY c.started_at DESC, r.id DESC LIMIT $1 OFFSET $2",
             PAGE + 1,
             page * PAGE,
+            *params,
+            *values,
         )
         items = [self._info(r) for r in rows]
         return items[:PAGE], len(items) > PAGE
 
     async def recording(self, actor: Actor, recording_id: int) -> RecordingInfo:
-        scope, params = await self._listen_scope(actor)
+        scope, params = (await listening_scope(self.pool, actor)).sql("c", 1)
         row = await self.pool.fetchrow(
             _SELECT + " WHERE " + scope + f" AND r.id = ${len(params) + 1}",
             *params,
@@ -315,6 +275,28 @@ class RecordingArea(CabinetBase):
             bytes=r["bytes"],
             path=self._store().file(r["path"]),
         )
+
+
+async def listening_scope(pool: asyncpg.Pool, actor: Actor) -> CallScope:
+    """Whose recordings the actor may reach from the bot: none while recording is off
+    (the seeds' rule), employees only where the company allows it."""
+    c = await pool.fetchrow(
+        "SELECT recording_mode, employee_recordings FROM companies WHERE id = $1",
+        actor.company_id,
+    )
+    assert c is not None
+    if c["recording_mode"] == "off":
+        raise ValidationError(
+            "call recording is off: recordings are kept until retention ends and can be"
+            " heard again when it is switched on",
+            key="recording_off",
+        )
+    if actor.role is Role.EMPLOYEE and not c["employee_recordings"]:
+        raise ValidationError(
+            "employees may not listen to recordings in this company",
+            key="recordings_not_allowed",
+        )
+    return await call_scope(pool, actor)
 
 
 _FROM = " FROM recordings r JOIN calls c ON c.sip_call_id = r.sip_call_id"

@@ -112,6 +112,7 @@ async def test_owner_gets_progress_then_the_zip(
     owner_user = TgUser(BASE_ID + 1, "Olga")
     owner_tg = await cabinet.remember(CabinetUser(owner_user.id, "Olga", None, "en"))
     _, owner = await cabinet.onboard(owner_tg, "Export Bot Co", "Europe/Moscow")
+    await cabinet.set_recording(owner, {"mode": "all"})
     files = dict(
         [
             await add_recorded_call(pool, settings, owner.company_id, T0, "79161234567"),
@@ -164,9 +165,10 @@ async def test_errors_in_russian(
 ) -> None:
     tg, _, cabinet = bot_env
     user = TgUser(BASE_ID + 3, "Пётр", language_code="ru")
-    await cabinet.onboard(
+    _, petr_actor = await cabinet.onboard(
         await cabinet.remember(CabinetUser(user.id, "Пётр", None, "ru")), "Экспорт", "Europe/Moscow"
     )
+    await cabinet.set_recording(petr_actor, {"mode": "all"})
     petr = Chat(tg, user)
     bad = await petr.say("/recordings_zip недавно")
     assert "Неизвестный фильтр «недавно»" in (bad.text or ""), bad.text

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 from pbx.config import Settings
-from pbx.errors import NotFound
+from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet import Actor, Cabinet, Forbidden, Role, TgUser
 from pbx.services.export import (
     INDEX_COLUMNS,
@@ -134,6 +134,7 @@ async def office(pool: asyncpg.Pool, tmp_path: Path) -> Office:
 
     owner_user = await cabinet.remember(TgUser(next(_ids), "Owner", None, "en"))
     _, owner = await cabinet.onboard(owner_user, "Export Co", "Europe/Moscow")
+    await cabinet.set_recording(owner, {"mode": "all"})
     anna = await cabinet.add_employee(owner, "Anna", "101")
     boris = await cabinet.add_employee(owner, "Boris", "102")
     await cabinet.add_employee(owner, "Sveta", "103")
@@ -240,6 +241,11 @@ async def test_supervisor_gets_only_their_groups_and_employees_are_refused(
     owners = await exporter.select(office.owner, parse_filter(DAY))
     with pytest.raises(Forbidden):  # rows got by someone else do not help either
         await exporter.build(office.employee, owners)
+    # Recording switched off: the files stay, but the bot no longer hands them out.
+    await Cabinet(pool, office.settings).set_recording(office.owner, {"mode": "off"})
+    with pytest.raises(ValidationError) as off:
+        await exporter.export(office.owner, parse_filter(DAY))
+    assert off.value.key == "recording_off"
 
 
 async def test_progress_is_reported_in_steps(office: Office, pool: asyncpg.Pool) -> None:
