@@ -6,7 +6,6 @@ Needs PostgreSQL and Redis only (no SIP service), on this test's own port."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,12 +13,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.app import BotRunner
 from pbx.config import Settings
 from pbx.services.cabinet import Cabinet, Role
 from pbx.services.cabinet import TgUser as CabinetUser
 from tests.support.audio import has_tone
-from tests.support.fake_telegram import BotMessage, FakeTelegram, TgUser
+from tests.support.bot import Chat, bot_settings, ffmpeg, running_bot, sine
+from tests.support.fake_telegram import FakeTelegram, TgUser
 
 pytestmark = pytest.mark.e2e
 
@@ -29,51 +28,17 @@ TONE = 700.0
 BASE_ID = 2_760_000_000 + (os.getpid() % 100_000) * 10
 
 
-async def ffmpeg(*args: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-
-
 async def tone(tmp: Path, name: str, codec: str, seconds: float = 1.5) -> bytes:
-    out = tmp / name
-    src = f"sine=frequency={TONE}:duration={seconds}:sample_rate=48000"
-    await ffmpeg("-f", "lavfi", "-i", src, "-c:a", codec, str(out))
-    return out.read_bytes()
-
-
-class Chat:
-    def __init__(self, tg: FakeTelegram, user: TgUser) -> None:
-        self.tg, self.user = tg, user
-
-    async def say(self, text: str) -> BotMessage:
-        await self.tg.send_text(self.user, text)
-        return await self.reply()
-
-    async def reply(self) -> BotMessage:
-        return await self.tg.next_message(self.user.id, timeout=20)
+    return await sine(tmp / name, TONE, seconds, codec)
 
 
 @pytest.fixture
 async def bot_env(
     pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeTelegram, Settings, Cabinet]]:
-    async with FakeTelegram(port=TG_PORT) as tg:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            sip_domain="botaudio.test",
-            redis_url=base_settings.redis_dsn,
-            telegram_token=tg.token,
-            telegram_api_base=tg.base_url,
-        )
-        cabinet = Cabinet(pool, settings)
-        runner = BotRunner(settings, cabinet)
-        await runner.start()
-        await tg.wait_for_poller()
-        yield tg, settings, cabinet
-        await runner.stop()
+    settings = bot_settings(base_settings, tmp_path / "data", "botaudio.test")
+    async with running_bot(pool, TG_PORT, settings) as env:
+        yield env
 
 
 async def test_owner_uploads_lists_listens_and_deletes(

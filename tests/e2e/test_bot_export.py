@@ -6,7 +6,6 @@ Needs PostgreSQL and Redis only (no SIP service), on this test's own port."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -19,11 +18,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.app import BotRunner
 from pbx.config import Settings
 from pbx.services.cabinet import Cabinet, Role
 from pbx.services.cabinet import TgUser as CabinetUser
-from tests.support.fake_telegram import BotMessage, FakeTelegram, TgUser
+from tests.support.bot import Chat, bot_settings, running_bot, sine
+from tests.support.fake_telegram import FakeTelegram, TgUser
 
 pytestmark = pytest.mark.e2e
 
@@ -34,48 +33,13 @@ T0 = datetime(2026, 2, 3, 9, 30, tzinfo=UTC)
 DAY = "2026-02-03..2026-02-03"
 
 
-async def make_ogg(path: Path, frequency: int) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    src = f"sine=frequency={frequency}:duration=0.5:sample_rate=48000"
-    proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", src,
-        "-c:a", "libopus", str(path), stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    return await asyncio.to_thread(path.read_bytes)
-
-
-class Chat:
-    def __init__(self, tg: FakeTelegram, user: TgUser) -> None:
-        self.tg, self.user = tg, user
-
-    async def say(self, text: str) -> BotMessage:
-        await self.tg.send_text(self.user, text)
-        return await self.reply()
-
-    async def reply(self) -> BotMessage:
-        return await self.tg.next_message(self.user.id, timeout=20)
-
-
 @pytest.fixture
 async def bot_env(
     pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeTelegram, Settings, Cabinet]]:
-    async with FakeTelegram(port=TG_PORT) as tg:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            sip_domain="botexport.test",
-            redis_url=base_settings.redis_dsn,
-            telegram_token=tg.token,
-            telegram_api_base=tg.base_url,
-        )
-        cabinet = Cabinet(pool, settings)
-        runner = BotRunner(settings, cabinet)
-        await runner.start()
-        await tg.wait_for_poller()
-        yield tg, settings, cabinet
-        await runner.stop()
+    settings = bot_settings(base_settings, tmp_path / "data", "botexport.test")
+    async with running_bot(pool, TG_PORT, settings) as env:
+        yield env
 
 
 async def add_recorded_call(
@@ -93,7 +57,7 @@ async def add_recorded_call(
         started + timedelta(seconds=30),
     )
     rel = f"recordings/{company_id}/{call_id}.ogg"
-    data = await make_ogg(settings.data_dir / rel, 400 + call_id % 500)
+    data = await sine(settings.data_dir / rel, 400 + call_id % 500, 0.5)
     await pool.execute(
         """INSERT INTO recordings (company_id, sip_call_id, path, bytes, seconds)
            VALUES ($1, $2, $3, $4, 30)""",

@@ -18,11 +18,11 @@ import asyncpg
 import pytest
 from openpyxl import load_workbook
 
-from bot.app import BotRunner
 from pbx.config import Settings
 from pbx.services.cabinet import Cabinet, Role
 from pbx.services.cabinet import TgUser as CabinetUser
-from tests.support.fake_telegram import BotMessage, FakeTelegram, TgUser
+from tests.support.bot import Chat, bot_settings, running_bot
+from tests.support.fake_telegram import FakeTelegram, TgUser
 
 pytestmark = pytest.mark.e2e
 
@@ -34,36 +34,13 @@ PERIOD = f"{DAY}..{DAY}"
 _calls = itertools.count(1)
 
 
-class Chat:
-    def __init__(self, tg: FakeTelegram, user: TgUser) -> None:
-        self.tg, self.user = tg, user
-
-    async def say(self, text: str) -> BotMessage:
-        await self.tg.send_text(self.user, text)
-        return await self.reply()
-
-    async def reply(self) -> BotMessage:
-        return await self.tg.next_message(self.user.id, timeout=30)
-
-
 @pytest.fixture
 async def bot_env(
     pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeTelegram, Cabinet]]:
-    async with FakeTelegram(port=TG_PORT) as tg:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            sip_domain="botstats.test",
-            redis_url=base_settings.redis_dsn,
-            telegram_token=tg.token,
-            telegram_api_base=tg.base_url,
-        )
-        cabinet = Cabinet(pool, settings)
-        runner = BotRunner(settings, cabinet)
-        await runner.start()
-        await tg.wait_for_poller()
+    settings = bot_settings(base_settings, tmp_path / "data", "botstats.test")
+    async with running_bot(pool, TG_PORT, settings) as (tg, _, cabinet):
         yield tg, cabinet
-        await runner.stop()
 
 
 async def _call(
@@ -104,7 +81,7 @@ async def test_stats_figures_charts_exports_and_errors(
     await _call(pool, owner.company_id, "09:40:00", anna.id, 8, talk=120)
     await _call(pool, owner.company_id, "13:00:00", anna.id, None)
     await _call(pool, owner.company_id, "13:30:00", boris.id, 10, talk=30)
-    olga = Chat(tg, owner_user)
+    olga = Chat(tg, owner_user, timeout=30)
 
     summary = await olga.say(f"/stats {PERIOD}")
     text = summary.text or ""
@@ -171,7 +148,7 @@ async def test_stats_figures_charts_exports_and_errors(
     await cabinet.join(
         await cabinet.remember(CabinetUser(boris_user.id, "Борис", None, "ru")), invite.token
     )
-    boris_chat = Chat(tg, boris_user)
+    boris_chat = Chat(tg, boris_user, timeout=30)
     wrong = (await boris_chat.say("/stats вчера")).text or ""
     assert "Неизвестный период «вчера»" in wrong, wrong
     own = (await boris_chat.say(f"/stats {PERIOD}")).text or ""

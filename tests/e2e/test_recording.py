@@ -16,7 +16,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.app import BotRunner
 from pbx.app import Service
 from pbx.services import Provisioning
 from pbx.services.audio import encode_engine_files
@@ -31,7 +30,8 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_calls import HIGH, LOW, talk
 from tests.support.audio import analyse, generate_tone_wav, has_tone
-from tests.support.fake_telegram import FakeTelegram, TgUser
+from tests.support.bot import ffmpeg, running_bot
+from tests.support.fake_telegram import TgUser
 from tests.support.phone import Phone
 
 pytestmark = pytest.mark.e2e
@@ -107,23 +107,7 @@ async def recording_row(pool: asyncpg.Pool, sip_call_id: str) -> asyncpg.Record:
 
 
 async def to_wav(ogg: Path, wav: Path) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        "ffmpeg",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(ogg),
-        "-ar",
-        "8000",
-        "-ac",
-        "1",
-        str(wav),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
+    await ffmpeg("-i", str(ogg), "-ar", "8000", "-ac", "1", str(wav))
 
 
 async def test_client_hears_notice_both_parties_recorded_owner_listens_in_telegram(
@@ -161,25 +145,16 @@ async def test_client_hears_notice_both_parties_recorded_owner_listens_in_telegr
     assert not has_tone(mixed, NOTICE_HZ, min_ratio=0.3), "the notice is not part of the call"
 
     # The owner lists the recordings in Telegram and gets this one as a voice message.
-    async with FakeTelegram(port=TG_PORT) as tg:
-        settings = pbx.settings.model_copy(
-            update={"telegram_token": tg.token, "telegram_api_base": tg.base_url}
-        )
-        runner = BotRunner(settings, Cabinet.with_redis(pbx.pool, settings, pbx.redis))
-        await runner.start()
-        try:
-            await tg.wait_for_poller()
-            owner = TgUser(rec.owner_tg, "Owner")
-            await tg.send_text(owner, "/recordings today")
-            listing = await tg.next_message(owner.id, timeout=20)
-            assert CLIENT in (listing.text or "") and NUMBER in (listing.text or ""), listing.text
-            await tg.press(owner, listing, f"rec:{row['id']}")
-            voice = await tg.next_message(owner.id, timeout=20)
-            assert voice.method == "sendVoice" and voice.file is not None
-            assert voice.file.data == ogg.read_bytes()
-            assert str(call["id"]) in (voice.text or "")
-        finally:
-            await runner.stop()
+    async with running_bot(pbx.pool, TG_PORT, pbx.settings) as (tg, _, _):
+        owner = TgUser(rec.owner_tg, "Owner")
+        await tg.send_text(owner, "/recordings today")
+        listing = await tg.next_message(owner.id, timeout=20)
+        assert CLIENT in (listing.text or "") and NUMBER in (listing.text or ""), listing.text
+        await tg.press(owner, listing, f"rec:{row['id']}")
+        voice = await tg.next_message(owner.id, timeout=20)
+        assert voice.method == "sendVoice" and voice.file is not None
+        assert voice.file.data == ogg.read_bytes()
+        assert str(call["id"]) in (voice.text or "")
 
 
 async def test_selective_rule_records_only_the_chosen_employee(pbx: Service, rec: Rec) -> None:

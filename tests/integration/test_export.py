@@ -4,7 +4,6 @@ signed, expiring download link over real HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import itertools
@@ -33,6 +32,7 @@ from pbx.services.export import (
     purge_exports,
 )
 from pbx.services.history import parse_filter
+from tests.support.bot import sine
 
 HTTP_PORT = 27680
 DAY = "2026-01-15..2026-01-15"
@@ -41,25 +41,7 @@ _ids = itertools.count(8_276_800_001)
 
 
 async def make_ogg(path: Path, frequency: int) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    proc = await asyncio.create_subprocess_exec(
-        "ffmpeg",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency={frequency}:duration=0.5:sample_rate=48000",
-        "-c:a",
-        "libopus",
-        str(path),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    return await asyncio.to_thread(path.read_bytes)
+    return await sine(path, frequency, 0.5)
 
 
 @dataclass
