@@ -117,3 +117,27 @@ def words(
         await message.answer(render(tr, await act(cabinet, actor, args)))
 
     routes.message(Command(command), member=True)(handler)
+
+
+def settings_form(
+    routes: Routes,
+    command: str,
+    usage: str,
+    act: Callable[[Cabinet, Actor, dict[str, str]], Awaitable[Any]],
+    render: Render,
+) -> None:
+    """`/command [key=value …]`: company-wide settings, shown (no options) or changed."""
+
+    async def handler(
+        message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+    ) -> None:
+        try:
+            found, opts = chatops.words_and_options(command.args, min_words=0)
+            if found:
+                raise Usage(command.args or "")
+        except Usage:
+            await message.answer(tr("usage", usage=usage))
+            return
+        await message.answer(render(tr, await act(cabinet, actor, opts)))
+
+    routes.message(Command(command), member=True)(handler)

@@ -14,8 +14,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot import chatops
-from bot.chatops import Usage
+from bot.handlers import forms
 from bot.i18n import Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet
@@ -64,20 +63,13 @@ def render_storage(tr: Translator, s: StorageView) -> str:
     return "\n".join(lines)
 
 
-@routes.message(Command("recording"), member=True)
-async def recording(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args, min_words=0)
-        if words:
-            raise Usage(command.args or "")
-    except Usage:
-        usage = "/recording [mode=all|selective|off notice=on|off employees=on|off]"
-        await message.answer(tr("usage", usage=usage))
-        return
-    view = await (cabinet.set_recording(actor, opts) if opts else cabinet.recording_policy(actor))
-    await message.answer(render_policy(tr, view))
+forms.settings_form(
+    routes,
+    "recording",
+    "/recording [mode=all|selective|off notice=on|off employees=on|off]",
+    lambda c, a, o: c.set_recording(a, o) if o else c.recording_policy(a),
+    render_policy,
+)
 
 
 @routes.message(Command("record_rule"), member=True)
@@ -95,20 +87,13 @@ async def record_rule(
     await message.answer(render_policy(tr, view))
 
 
-@routes.message(Command("storage"), member=True)
-async def storage(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args, min_words=0)
-        if words:
-            raise Usage(command.args or "")
-    except Usage:
-        usage = "/storage [packs=0..9 auto_pack=on|off retention=DAYS]"
-        await message.answer(tr("usage", usage=usage))
-        return
-    view = await (cabinet.set_storage(actor, opts) if opts else cabinet.storage(actor))
-    await message.answer(render_storage(tr, view))
+forms.settings_form(
+    routes,
+    "storage",
+    "/storage [packs=0..9 auto_pack=on|off retention=DAYS]",
+    lambda c, a, o: c.set_storage(a, o) if o else c.storage(a),
+    render_storage,
+)
 
 
 def _render_list(

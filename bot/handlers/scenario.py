@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiogram import F
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command
 from aiogram.types import (
     CallbackQuery,
     FSInputFile,
@@ -14,8 +14,6 @@ from aiogram.types import (
     Message,
 )
 
-from bot import chatops
-from bot.chatops import Usage
 from bot.handlers import forms
 from bot.i18n import Translator, chunks
 from bot.routes import Routes
@@ -112,21 +110,15 @@ async def scenarios(message: Message, actor: Actor, cabinet: Cabinet, tr: Transl
         await message.answer(part)
 
 
-@routes.message(Command("alerts"), member=True)
-async def alerts(
-    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
-) -> None:
-    try:
-        words, opts = chatops.words_and_options(command.args, min_words=0)
-        if words:
-            raise Usage(command.args or "")
-    except Usage:
-        await message.answer(tr("usage", usage="/alerts [owner=on|off email=on|off sms=on|off]"))
-        return
-    state = await cabinet.set_alerts(actor, opts)
-    await message.answer(
-        tr("alerts-card", **{k: tr("yes") if v else tr("no") for k, v in state.items()})
-    )
+forms.settings_form(
+    routes,
+    "alerts",
+    "/alerts [owner=on|off email=on|off sms=on|off]",
+    lambda c, a, o: c.set_alerts(a, o),
+    lambda tr, state: tr(
+        "alerts-card", **{k: tr("yes") if v else tr("no") for k, v in state.items()}
+    ),
+)
 
 
 @routes.message(Command("voicemail"), member=True)

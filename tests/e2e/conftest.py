@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from pbx.app import Service
 from pbx.config import Settings
 from pbx.services import Provisioning, SipCredentials
+from pbx.services.cabinet import Actor, Cabinet, TgUser
 from tests.conftest import ROOT
 from tests.support.phone import Phone
 
@@ -102,6 +103,21 @@ async def make_office(
         creds[ext] = new.credentials
     phones = {ext: await registered_phone(creds[ext], f"{name}-{ext}") for ext in register}
     return Office(company.id, company.sip_domain, creds, phones)
+
+
+async def office_owner(pbx: Service, office: Office, tg_id: int) -> tuple[Cabinet, Actor]:
+    """A cabinet on the running service and the office's owner (Telegram `tg_id`)."""
+    assert pbx.pool is not None and pbx.redis is not None
+    cabinet = Cabinet.with_redis(pbx.pool, pbx.settings, pbx.redis)
+    await cabinet.remember(TgUser(tg_id, "Owner", None, "en"))
+    await pbx.pool.execute(
+        "INSERT INTO memberships (company_id, tg_id, role) VALUES ($1, $2, 'owner')",
+        office.company_id,
+        tg_id,
+    )
+    owner = await cabinet.actor(tg_id)
+    assert owner is not None
+    return cabinet, owner
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:

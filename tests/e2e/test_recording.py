@@ -20,13 +20,13 @@ from pbx.app import Service
 from pbx.services import Provisioning
 from pbx.services.audio import encode_engine_files
 from pbx.services.cabinet import Actor, Cabinet
-from pbx.services.cabinet import TgUser as CabinetUser
 from tests.e2e.conftest import (
     ENGINE_PORT,
     Office,
     call_record,
     eventually,
     make_office,
+    office_owner,
 )
 from tests.e2e.test_calls import HIGH, LOW, talk
 from tests.support.audio import analyse, generate_tone_wav, has_tone
@@ -58,16 +58,8 @@ class Rec:
 async def rec(pbx: Service, prov: Provisioning) -> AsyncIterator[Rec]:
     assert pbx.pool is not None and pbx.redis is not None
     office = await make_office(prov, "Recorded", ["101", "102"], ["101", "102"])
-    cabinet = Cabinet.with_redis(pbx.pool, pbx.settings, pbx.redis)
     owner_tg = 7_900_000 + office.company_id
-    await cabinet.remember(CabinetUser(owner_tg, "Owner", None, "en"))
-    await pbx.pool.execute(
-        "INSERT INTO memberships (company_id, tg_id, role) VALUES ($1, $2, 'owner')",
-        office.company_id,
-        owner_tg,
-    )
-    owner = await cabinet.actor(owner_tg)
-    assert owner is not None
+    cabinet, owner = await office_owner(pbx, office, owner_tg)
     carrier = Phone(port=CARRIER_PORT, name=CLIENT, host=CARRIER)
     await carrier.start()
     trunk = await prov.add_trunk(

@@ -31,7 +31,14 @@ from pbx.engine.scenario import VoicemailState
 from pbx.services import Provisioning
 from pbx.services.audio import AudioKind, AudioService
 from pbx.services.cabinet import Actor, Cabinet, TgUser
-from tests.e2e.conftest import ENGINE_PORT, Office, call_record, eventually, make_office
+from tests.e2e.conftest import (
+    ENGINE_PORT,
+    Office,
+    call_record,
+    eventually,
+    make_office,
+    office_owner,
+)
 from tests.e2e.test_calls import talk
 from tests.support.audio import generate_tone_wav, has_tone, read_wav
 from tests.support.fake_telegram import FakeTelegram
@@ -77,16 +84,7 @@ async def link_telegram(
 async def shop(pbx: Service, prov: Provisioning) -> AsyncIterator[Shop]:
     assert pbx.pool is not None and pbx.redis is not None
     office = await make_office(prov, "Shop", ["101", "102", "103"], ["101", "102", "103"])
-    cabinet = Cabinet.with_redis(pbx.pool, pbx.settings, pbx.redis)
-    owner_tg = 7_700_000 + office.company_id
-    await cabinet.remember(TgUser(owner_tg, "Owner", None, "en"))
-    await pbx.pool.execute(
-        "INSERT INTO memberships (company_id, tg_id, role) VALUES ($1, $2, 'owner')",
-        office.company_id,
-        owner_tg,
-    )
-    owner = await cabinet.actor(owner_tg)
-    assert owner is not None
+    cabinet, owner = await office_owner(pbx, office, 7_700_000 + office.company_id)
     employee_tg = {}
     for ext in ("101", "102"):
         employee_tg[ext] = 7_800_000 + office.company_id * 10 + int(ext[-1])
