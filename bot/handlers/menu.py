@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers import common, employees, groups, history, scenario, selfservice
+from bot.handlers import (
+    common,
+    employees,
+    groups,
+    history,
+    recordings,
+    scenario,
+    selfservice,
+    stats,
+)
 from bot.i18n import Translator
 from bot.routes import Routes
 from pbx.services.cabinet import Actor, Cabinet, Perm
@@ -23,6 +32,7 @@ def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
             (tr("menu-employees"), "menu:employees"),
             (tr("menu-calls"), "menu:calls"),
             (tr("menu-missed"), "menu:missed"),
+            (tr("menu-recordings"), "menu:recordings"),
         ]
     if actor.can(Perm.MANAGE_NUMBERS):
         items += [
@@ -33,6 +43,7 @@ def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
             (tr("menu-schedules"), "menu:schedules"),
         ]
     items.append((tr("menu-voicemail"), "menu:voicemail"))
+    items.append((tr("menu-stats"), "menu:stats"))
     if actor.employee_id is not None:
         items += [
             (tr("menu-my-calls"), "menu:my_calls"),
@@ -80,6 +91,12 @@ async def pressed(
         await message.answer(tr("dnd-set", on="yes" if on else "no"))
     elif action == "help":
         await common.help_(message, actor, tr)
+    elif action == "stats":
+        await stats.stats(message, CommandObject(command="stats"), actor, cabinet, tr)
+    elif action == "recordings":
+        await recordings.recordings(
+            message, CommandObject(command="recordings"), actor, cabinet, tr, state
+        )
     elif action in SHOW:
         await SHOW[action](message, actor, cabinet, tr)
 

@@ -76,6 +76,13 @@ async def test_owner_sets_recording_rules_and_storage(
 
     listing = (await olga.say("/recordings")).text or ""
     assert "No recordings match" in listing, listing
+    # The same from the menu's buttons.
+    menu = await olga.say("/menu")
+    await tg.press(owner_user, menu, "menu:recordings")
+    assert "No recordings match" in ((await olga.reply()).text or "")
+    await tg.press(owner_user, menu, "menu:stats")
+    stats = (await olga.reply()).text or ""
+    assert "Call statistics, today" in stats, stats
     await olga.say("/recording mode=off")
     off = (await olga.say("/recordings")).text or ""
     assert "Call recording is off" in off, off

@@ -34,3 +34,5 @@ err-recordings_not_allowed = Employees may not listen to recordings in this comp
 help-stats = /stats [today|yesterday|week|month|YYYY-MM-DD..YYYY-MM-DD] — call statistics with charts and CSV/XLSX; /now — calls and phones right now
 help-recordings = /recordings [filters as /calls] — call recordings to listen to; /recordings_zip [filters] — all of them as a ZIP
 help-recording-setup = /recording [mode=all|selective|off notice=on|off employees=on|off] — call recording; /record_rule add|remove employee EXT [in|out|both] | group NAME | number N; /storage [packs=N auto_pack=on|off retention=DAYS]
+menu-recordings = 🎙 Recordings
+menu-stats = 📊 Statistics

@@ -34,3 +34,5 @@ err-recordings_not_allowed = В этой компании сотрудникам
 help-stats = /stats [today|yesterday|week|month|ГГГГ-ММ-ДД..ГГГГ-ММ-ДД] — статистика звонков с графиками и CSV/XLSX; /now — звонки и телефоны прямо сейчас
 help-recordings = /recordings [фильтры как в /calls] — записи разговоров; /recordings_zip [фильтры] — все записи одним ZIP
 help-recording-setup = /recording [mode=all|selective|off notice=on|off employees=on|off] — запись разговоров; /record_rule add|remove employee EXT [in|out|both] | group ИМЯ | number N; /storage [packs=N auto_pack=on|off retention=ДНИ]
+menu-recordings = 🎙 Записи
+menu-stats = 📊 Статистика
