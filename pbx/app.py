@@ -29,6 +29,7 @@ from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
+from storage.live import RedisLiveBoard
 from storage.presence import EVENTS, RedisPresence, RedisTrunkStates
 from storage.queues import RedisQueueStore, next_dial
 from storage.recordings import RecordingStore
@@ -111,6 +112,7 @@ class Service:
             scenarios=PgScenarios(self.pool, self.redis, s, VoicemailStore(self.pool, s)),
             queue_store=RedisQueueStore(self.redis) if self.redis is not None else None,
             recording=RecordingStore(self.pool, s.data_dir),
+            live=RedisLiveBoard(self.redis) if self.redis is not None else None,
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()

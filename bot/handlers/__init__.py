@@ -10,6 +10,7 @@ from bot.handlers import (
     fallback,
     groups,
     history,
+    live,
     menu,
     numbers,
     onboarding,
@@ -37,6 +38,7 @@ def build_routers() -> list[Router]:
             export,
             stats,
             recordings,
+            live,
             fallback,
         )
     ]

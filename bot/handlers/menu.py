@@ -12,6 +12,7 @@ from bot.handlers import (
     employees,
     groups,
     history,
+    live,
     recordings,
     scenario,
     selfservice,
@@ -44,6 +45,7 @@ def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
         ]
     items.append((tr("menu-voicemail"), "menu:voicemail"))
     items.append((tr("menu-stats"), "menu:stats"))
+    items.append((tr("menu-now"), "menu:now"))
     if actor.employee_id is not None:
         items += [
             (tr("menu-my-calls"), "menu:my_calls"),
@@ -91,6 +93,8 @@ async def pressed(
         await message.answer(tr("dnd-set", on="yes" if on else "no"))
     elif action == "help":
         await common.help_(message, actor, tr)
+    elif action == "now":
+        await live.now(message, actor, cabinet, tr)
     elif action == "stats":
         await stats.stats(message, CommandObject(command="stats"), actor, cabinet, tr)
     elif action == "recordings":

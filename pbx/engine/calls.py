@@ -29,6 +29,7 @@ from pbx.engine.events import (
     Signalling,
     TrunkRegistration,
 )
+from pbx.engine.live import LiveBoard, LivePublisher
 from pbx.engine.plans import NumberPlan, QueueStore, Scenarios
 from pbx.engine.queue import QueueRunner
 from pbx.engine.recording import CallRecorder, RecordingPolicy
@@ -97,6 +98,7 @@ class CallManager:
         scenarios: Scenarios | None = None,
         queue_store: QueueStore | None = None,
         recording: RecordingPolicy | None = None,
+        live: LiveBoard | None = None,
     ) -> None:
         self.signalling = signalling
         self.router = router
@@ -110,6 +112,7 @@ class CallManager:
         self.queues = QueueRunner(self)
         self.dialout = DialOutRunner(self)
         self.recorder = CallRecorder(self, recording)
+        self.live = LivePublisher(live)
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
         # Set when the service is stopping: hang-ups that follow are ours, not the users'.
@@ -169,6 +172,7 @@ class CallManager:
                 await self._leg_answered(call, call.ring, leg)
             else:
                 await self._leg_failed(call, call.ring, leg, event.code)
+            self.live.publish(call)  # who rings, who talks now
         elif isinstance(event, CallerGone | CalleeGone) and self.stopping:
             await self._end_all("shutdown", call)
         elif isinstance(event, CallerGone):
@@ -204,12 +208,13 @@ class CallManager:
             return
         if isinstance(decision, Inbound):
             await self.runner.start(call, decision)
-            return
-        key = decision.callee_employee_id or 0
-        if key:
-            call.concerned.add(key)
-        ring = single(key, decision.target, decision.fallback, self.no_answer_timeout)
-        await self.start_ring(call, ring, self._dial_over)
+        else:
+            key = decision.callee_employee_id or 0
+            if key:
+                call.concerned.add(key)
+            ring = single(key, decision.target, decision.fallback, self.no_answer_timeout)
+            await self.start_ring(call, ring, self._dial_over)
+        self.live.publish(call)
 
     async def _dial_over(self, call: Call, outcome: RingOutcome, last_code: int | None) -> None:
         """A plain call (no scenario) that nobody answered: tell the caller why."""
@@ -274,6 +279,7 @@ class CallManager:
             call.first_leg_at = leg.started_at
         ring.live[leg.leg_id] = leg
         await self.command(self.signalling.originate(call.offer.call_id, leg.leg_id, target))
+        self.live.publish(call)
         return leg
 
     async def _leg_answered(self, call: Call, ring: Ring, leg: Leg) -> None:
@@ -332,6 +338,7 @@ class CallManager:
             call.ring = None
         for leg in legs:
             await self.command(self.signalling.cancel_leg(call.offer.call_id, leg.leg_id))
+        self.live.publish(call)
 
     async def _engine_died(self, reason: str) -> None:
         self.engine_dead = reason
@@ -398,6 +405,7 @@ class CallManager:
         self.cancel_timers(call)
         self._cancel_ring_timers(call)
         self.calls.pop(call.offer.call_id, None)
+        self.live.publish(call)  # off the board
         if was_answered:
             await self._mark_busy(call, False)
         try:

@@ -119,6 +119,8 @@ class ScenarioRunner:
             call.state = CallState.PLAYING
             await self.m.command(self.m.signalling.play(call.offer.call_id, prompt.base))
             self.m.set_timer(call, prompt.duration, lambda: self.hang_up(call, "message_played"))
+        if call.state is not CallState.ENDED:
+            self.m.live.publish(call)  # in a menu, a queue, a voicemail box …
 
     async def _ring(self, call: Call, ring: Ring, fallback: Target, depth: int) -> None:
         async def over(c: Call, outcome: RingOutcome, last_code: int | None) -> None:

@@ -34,6 +34,7 @@ from pbx.services.cabinet_base import (
     normalize_language,
     require,
 )
+from pbx.services.live import LiveArea
 from pbx.services.provisioning import Provisioning
 from pbx.services.queues import QueueArea
 from pbx.services.recordings import RecordingArea
@@ -60,7 +61,15 @@ __all__ = [
 
 
 # QueueArea brings ScenarioArea (groups, menus, number scenarios).
-class Cabinet(NumbersArea, SelfServiceArea, QueueArea, ScheduleArea, VoicemailArea, RecordingArea):
+class Cabinet(
+    NumbersArea,
+    SelfServiceArea,
+    QueueArea,
+    ScheduleArea,
+    VoicemailArea,
+    RecordingArea,
+    LiveArea,
+):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence, trunk states, queues."""

@@ -120,10 +120,21 @@ async def test_client_hears_notice_both_parties_recorded_owner_listens_in_telegr
     await p101.wait_incoming(timeout=15)  # rings only after the notice
     await p101.answer()
     await talk(rec.carrier, p101, tmp_path)
+
+    async def talking_now() -> bool:  # the engine's live board, as /now reads it
+        view = await rec.cabinet.live_view(rec.owner)
+        return any(c.call_id == call_id and c.state == "answered" for c in view.calls)
+
+    await eventually(talking_now)
     await rec.carrier.hangup()
     await p101.wait_state("DISCONNECTED")
 
     row = await recording_row(pbx.pool, call_id)
+
+    async def gone_from_board() -> bool:
+        return not (await rec.cabinet.live_view(rec.owner)).calls
+
+    await eventually(gone_from_board)
     call = await call_record(pbx.pool, rec.office.company_id, call_id)
     assert call["result"] == "answered" and row["company_id"] == rec.office.company_id
     ogg = pbx.settings.data_dir / row["path"]

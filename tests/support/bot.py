@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import redis.asyncio as aioredis
 
 from bot.app import BotRunner
 from pbx.config import Settings
@@ -32,15 +33,15 @@ class Chat:
 
 @asynccontextmanager
 async def running_bot(
-    pool: asyncpg.Pool, port: int, settings: Settings
+    pool: asyncpg.Pool, port: int, settings: Settings, redis: aioredis.Redis | None = None
 ) -> AsyncIterator[tuple[FakeTelegram, Settings, Cabinet]]:
     """The real bot (long polling) against a fake Bot API on `port`; `settings` gets the
-    fake's token and address."""
+    fake's token and address; with `redis`, the cabinet sees presence and the board."""
     async with FakeTelegram(port=port) as tg:
         settings = settings.model_copy(
             update={"telegram_token": tg.token, "telegram_api_base": tg.base_url}
         )
-        cabinet = Cabinet(pool, settings)
+        cabinet = Cabinet.with_redis(pool, settings, redis) if redis else Cabinet(pool, settings)
         runner = BotRunner(settings, cabinet)
         await runner.start()
         try:

@@ -136,6 +136,7 @@ class Harness:
         directory: FakeDirectory | None = None,
         queues: Any = None,
         recording: Any = None,
+        live: Any = None,
     ) -> None:
         self.clock = FakeClock()
         self.sig = FakeSignalling()
@@ -155,6 +156,7 @@ class Harness:
             scenarios=scenarios,
             queue_store=queues,
             recording=recording,
+            live=live,
         )
 
     async def tick(self, seconds: float) -> None:

@@ -1,0 +1,17 @@
+now-title = 🟢 Right now ({ $at })
+now-no-live = Calls in progress are not available (no Redis).
+now-no-calls = No calls in progress.
+now-call = { $state } { $since } · { $caller } → { $callee } · { $who } · { $target }
+now-state-routing = 🔎 connecting
+now-state-dialing = 📳 dialling
+now-state-ringing = 🔔 ringing
+now-state-playing = 🔊 greeting
+now-state-menu = ☎️ in the menu
+now-state-voicemail = 📨 voicemail
+now-state-queued = ⏳ in the queue
+now-state-answered = 🗣 talking
+now-state-ended = ended
+now-people-title = Phones (🟢 registered, 📞 on a call, ⚪ offline):
+now-queue = ⏳ Queue { $name }: { $waiting } waiting
+now-refresh = 🔄 Refresh
+menu-now = 🟢 Now

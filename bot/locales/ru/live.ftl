@@ -1,0 +1,17 @@
+now-title = 🟢 Сейчас ({ $at })
+now-no-live = Текущие звонки недоступны (нет Redis).
+now-no-calls = Сейчас звонков нет.
+now-call = { $state } { $since } · { $caller } → { $callee } · { $who } · { $target }
+now-state-routing = 🔎 соединение
+now-state-dialing = 📳 набор
+now-state-ringing = 🔔 звонит
+now-state-playing = 🔊 приветствие
+now-state-menu = ☎️ в меню
+now-state-voicemail = 📨 голосовая почта
+now-state-queued = ⏳ в очереди
+now-state-answered = 🗣 разговор
+now-state-ended = завершён
+now-people-title = Телефоны (🟢 в сети, 📞 разговаривает, ⚪ не в сети):
+now-queue = ⏳ Очередь { $name }: ждут { $waiting }
+now-refresh = 🔄 Обновить
+menu-now = 🟢 Сейчас
