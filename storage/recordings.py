@@ -167,13 +167,14 @@ class RecordingStore:
             )
             if c is None:
                 return SweepResult()
-            rows = await conn.fetch(
-                """SELECT id, path, bytes, seconds FROM recordings WHERE company_id = $1
-                    ORDER BY created_at, id""",
+            totals = await conn.fetchrow(
+                """SELECT COALESCE(sum(bytes), 0)::bigint AS used,
+                          COALESCE(sum(seconds), 0)::float8 AS seconds
+                     FROM recordings WHERE company_id = $1""",
                 company_id,
             )
-            used = sum(r["bytes"] for r in rows)
-            seconds = sum(r["seconds"] for r in rows)
+            assert totals is not None
+            used, seconds = totals["used"], totals["seconds"]
             packs = c["storage_packs"]
             max_seconds = c["storage_max_minutes"] * 60 if c["storage_max_minutes"] else None
             added = 0
@@ -189,23 +190,29 @@ class RecordingStore:
                 await conn.execute(
                     "UPDATE companies SET storage_packs = $2 WHERE id = $1", company_id, packs
                 )
-                await _event(conn, company_id, now, "pack_added", added, 0)
-            quota = (c["storage_quota_mb"] + PACK_MB * packs) * MB
-            doomed = []
-            for r in rows:
-                over_bytes = used > quota
-                over_time = max_seconds is not None and seconds > max_seconds
-                if not (over_bytes or over_time):
-                    break
-                doomed.append(r)
-                used -= r["bytes"]
-                seconds -= r["seconds"]
-            if doomed:
-                await conn.execute(
-                    "DELETE FROM recordings WHERE id = ANY($1::bigint[])", [r["id"] for r in doomed]
+                await storage_event(conn, company_id, now, "pack_added", added, 0)
+            over_bytes = used - (c["storage_quota_mb"] + PACK_MB * packs) * MB
+            over_seconds = seconds - max_seconds if max_seconds is not None else 0.0
+            doomed: list[asyncpg.Record] = []
+            if over_bytes > 0 or over_seconds > 0:
+                # The oldest first, as many as it takes: a row goes while what the rows
+                # before it free is still short of the excess.
+                doomed = await conn.fetch(
+                    """DELETE FROM recordings WHERE id IN (
+                         SELECT id FROM (
+                           SELECT id, sum(bytes) OVER w - bytes AS before_b,
+                                  sum(seconds) OVER w - seconds AS before_s
+                             FROM recordings WHERE company_id = $1
+                           WINDOW w AS (ORDER BY created_at, id)) t
+                          WHERE t.before_b < $2 OR t.before_s < $3)
+                       RETURNING path, bytes""",
+                    company_id,
+                    over_bytes,
+                    over_seconds,
                 )
+            if doomed:
                 freed = sum(r["bytes"] for r in doomed)
-                await _event(conn, company_id, now, "quota_deleted", len(doomed), freed)
+                await storage_event(conn, company_id, now, "quota_deleted", len(doomed), freed)
         self._unlink(r["path"] for r in doomed)
         return SweepResult(len(doomed), sum(r["bytes"] for r in doomed), added)
 
@@ -223,7 +230,9 @@ class RecordingStore:
             for r in rows:
                 per.setdefault(r["company_id"], []).append(r["bytes"])
             for company_id, sizes in per.items():
-                await _event(conn, company_id, now, "retention_deleted", len(sizes), sum(sizes))
+                await storage_event(
+                    conn, company_id, now, "retention_deleted", len(sizes), sum(sizes)
+                )
         self._unlink(r["path"] for r in rows)
         return SweepResult(len(rows), sum(r["bytes"] for r in rows))
 
@@ -238,7 +247,7 @@ class RecordingStore:
         return self.data_dir / rel
 
 
-async def _event(
+async def storage_event(
     conn: asyncpg.Connection, company_id: int, now: datetime, kind: str, count: int, size: int
 ) -> None:
     await conn.execute(

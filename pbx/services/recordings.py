@@ -21,7 +21,7 @@ from pbx.services.access import CallScope, call_scope
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, Role, require
 from pbx.services.history import CallFilter, filter_sql
 from pbx.services.options import flag, number_in, unknown_option
-from storage.recordings import MAX_PACKS, RecordingStore, Usage
+from storage.recordings import MAX_PACKS, RecordingStore, Usage, storage_event
 
 PAGE = 10
 MODES = ("off", "all", "selective")
@@ -220,9 +220,16 @@ class RecordingArea(CabinetBase):
                 columns["retention_days"] = number_in(raw, 1, 366, "retention")
             else:
                 raise unknown_option(key, "packs auto_pack retention")
-        await self._update_company(actor, "storage.set", columns)
         now = datetime.now(UTC)
-        if "storage_packs" in columns:
+        before = await self.pool.fetchval(
+            "SELECT storage_packs FROM companies WHERE id = $1", actor.company_id
+        )
+        await self._update_company(actor, "storage.set", columns)
+        packs = columns.get("storage_packs", before)
+        if packs != before:  # dated, for the statement (issue 6)
+            async with self._tx() as conn:
+                kind = "pack_added" if packs > before else "pack_removed"
+                await storage_event(conn, actor.company_id, now, kind, abs(packs - before), 0)
             await self._store().enforce_quota(actor.company_id, now)
         return await self.storage(actor)
 

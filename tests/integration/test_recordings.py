@@ -217,6 +217,11 @@ async def test_auto_pack_buys_room_until_nine_packs(co: Co) -> None:
     with pytest.raises(ValidationError):
         await co.cabinet.set_storage(co.owner, {"packs": "10"})
     assert (await co.cabinet.storage(co.owner)).usage.packs == 9
+    # The owner gives packs back: dated, and the oldest go if the files no longer fit.
+    await _fake_recording(co, "small", MB, NOW + timedelta(minutes=2))
+    view = await co.cabinet.set_storage(co.owner, {"packs": "2", "auto_pack": "off"})
+    assert view.usage.packs == 2 and await _names(co) == ["small"]
+    assert [(k, n) for _, k, n, _ in view.events][:2] == [("quota_deleted", 1), ("pack_removed", 7)]
 
 
 async def test_minutes_cap_counts_time_not_bytes(co: Co) -> None:
