@@ -49,10 +49,13 @@ class LiveCall:
         return datetime.fromisoformat(self.since)
 
 
-class LiveBoard(Protocol):
-    async def put(self, company_id: int, entry: LiveCall) -> None: ...
+Change = tuple[int, str, "LiveCall | None"]  # company, call id, entry (None: ended)
 
-    async def drop(self, company_id: int, call_id: str) -> None: ...
+
+class LiveBoard(Protocol):
+    async def apply(self, changes: list[Change]) -> None:
+        """Write the calls' latest states (in one round trip where the store can)."""
+        ...
 
 
 def snapshot(call: Call) -> tuple[int, LiveCall] | None:
@@ -85,7 +88,7 @@ def snapshot(call: Call) -> tuple[int, LiveCall] | None:
 class LivePublisher:
     def __init__(self, board: LiveBoard | None) -> None:
         self.board = board
-        self._queue: asyncio.Queue[tuple[int, str, LiveCall | None]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Change] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
     def publish(self, call: Call) -> None:
@@ -104,14 +107,17 @@ class LivePublisher:
     async def _drain(self) -> None:
         assert self.board is not None
         while not self._queue.empty():
-            company_id, call_id, entry = self._queue.get_nowait()
+            # Everything queued so far, only each call's latest state, in one write.
+            latest: dict[tuple[int, str], LiveCall | None] = {}
+            while not self._queue.empty():
+                company_id, call_id, entry = self._queue.get_nowait()
+                latest.pop((company_id, call_id), None)  # keep the order of last changes
+                latest[(company_id, call_id)] = entry
+            changes = [(c, call_id, e) for (c, call_id), e in latest.items()]
             try:
-                if entry is None:
-                    await self.board.drop(company_id, call_id)
-                else:
-                    await self.board.put(company_id, entry)
+                await self.board.apply(changes)
             except Exception as exc:  # advisory: a Redis hiccup must not touch calls
-                log.warning("live_board_failed", call_id=call_id, error=repr(exc))
+                log.warning("live_board_failed", calls=len(changes), error=repr(exc))
 
     async def idle(self) -> None:
         """Wait until everything published so far is on the board (tests)."""

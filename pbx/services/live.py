@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from pbx.engine.live import LiveCall
 from pbx.services.access import CallScope, call_scope
@@ -43,7 +44,10 @@ class LiveArea(CabinetBase):
     async def live_view(self, actor: Actor) -> LiveView:
         scope = await call_scope(self.pool, actor)
         everyone = await self.prov.list_employees(actor.company_id)
-        busy = await self.presence.on_call(actor.company_id) if self.presence else set()
+        try:
+            busy = await self.presence.on_call(actor.company_id) if self.presence else set()
+        except (RedisError, OSError):
+            busy = set()  # Redis is down: phones still show, calls cannot
         everyone = [replace(e, on_call=e.id in busy) for e in everyone]
         names = {e.id: f"{e.ext or '—'} {e.name}" for e in everyone}
         people = everyone
@@ -52,7 +56,10 @@ class LiveArea(CabinetBase):
         redis = self.redis
         if redis is None:
             return LiveView([], people, names, {}, live_known=False)
-        calls = await RedisLiveBoard(redis).calls(actor.company_id)
+        try:
+            calls = await RedisLiveBoard(redis).calls(actor.company_id)
+        except (RedisError, OSError):
+            return LiveView([], people, names, {}, live_known=False)
         ext_of = {e.ext: e.id for e in everyone}
         calls = [c for c in calls if _visible(scope, c, {ext_of.get(c.caller, -1)})]
         rows = await self.pool.fetch(
@@ -65,5 +72,8 @@ class LiveArea(CabinetBase):
             list(scope.employees) if scope.employees is not None else None,
         )
         store = RedisQueueStore(redis)
-        queues = {r["name"]: await store.waiting(actor.company_id, r["name"]) for r in rows}
+        try:
+            queues = {r["name"]: await store.waiting(actor.company_id, r["name"]) for r in rows}
+        except (RedisError, OSError):
+            queues = {}
         return LiveView(calls, people, names, queues, live_known=True)

@@ -1,5 +1,5 @@
 """`/now` through the real bot and a fake Bot API: calls on the live board, phones and
-queues; 🔄 Refresh edits the same message with what changed; Russian too. Needs
+queues; 🔄 Refresh edits the same message with what changed, in English and Russian. Needs
 PostgreSQL and Redis only, on this test's own port."""
 
 from __future__ import annotations
@@ -72,10 +72,25 @@ async def test_now_shows_calls_and_refresh_edits(
     assert "101 Anna" in text and "group:sales" in text, text
 
     ivan_user = TgUser(BASE_ID + 2, "Иван", language_code="ru")
-    await cabinet.onboard(
+    _, ivan = await cabinet.onboard(
         await cabinet.remember(CabinetUser(ivan_user.id, "Иван", None, "ru")),
         "Другая",
         "Europe/Moscow",
     )
-    other = (await Chat(tg, ivan_user).say("/now")).text or ""
+    ivan_chat = Chat(tg, ivan_user)
+    mine = await ivan_chat.say("/now")
+    other = mine.text or ""
     assert "Сейчас звонков нет" in other and "79161234567" not in other, other
+    assert ("🔄 Обновить", "live:refresh") in mine.buttons, mine.buttons
+
+    await board.put(
+        ivan.company_id,
+        LiveCall("c2", "inbound", "79035550000", "74957654321", "ringing",
+                 started.isoformat(), (), (), "menu:main"),
+    )  # fmt: skip
+    await tg.press(ivan_user, mine, "live:refresh")
+    edited = await ivan_chat.reply()
+    assert edited.method == "editMessageText" and edited.message_id == mine.message_id
+    text = edited.text or ""
+    assert "🔔 звонит" in text and "79035550000 → 74957654321" in text, text
+    assert "menu:main" in text and "79161234567" not in text, text

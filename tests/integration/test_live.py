@@ -62,6 +62,7 @@ async def test_board_round_trip_and_stale_entries(redis: aioredis.Redis) -> None
     await board.drop(7, "a")
     assert [c.call_id for c in await board.calls(7, now)] == ["b"]
     assert 0 < await redis.ttl("pbx:live:7") <= 12 * 3600
+    assert not await redis.hexists("pbx:live:7", "old")  # cleaned up when read
 
 
 async def test_live_view_scoped_by_role(pool: asyncpg.Pool, redis: aioredis.Redis) -> None:
@@ -117,3 +118,14 @@ async def test_live_view_scoped_by_role(pool: asyncpg.Pool, redis: aioredis.Redi
     view = await cabinet.live_view(worker)  # type: ignore[arg-type]
     assert [c.call_id for c in view.calls] == ["ring"]
     assert [e.ext for e in view.people] == ["103"] and view.queues == {"line": 1}
+
+
+async def test_redis_down_still_lists_phones(pool: asyncpg.Pool) -> None:
+    dead = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
+    cabinet = Cabinet.with_redis(pool, Settings(sip_domain="live.test"), dead)
+    user = await cabinet.remember(TgUser(next(_ids), "Owner", None, "en"))
+    _, owner = await cabinet.onboard(user, "Live Down Co", "Europe/Moscow")
+    await cabinet.add_employee(owner, "Anna", "101")
+    view = await cabinet.live_view(owner)
+    assert not view.live_known and view.calls == [] and [e.ext for e in view.people] == ["101"]
+    await dead.aclose()

@@ -4,7 +4,7 @@ gone when it ends; a failing board never touches the call."""
 from __future__ import annotations
 
 from pbx.engine.events import CallerGone, LegAnswered, LegRinging
-from pbx.engine.live import LiveCall
+from pbx.engine.live import Change, LiveCall
 from tests.unit.test_call_logic import Harness, device_offer
 
 
@@ -14,17 +14,16 @@ class FakeBoard:
         self.calls: dict[str, LiveCall] = {}
         self.history: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = []
 
-    async def put(self, company_id: int, entry: LiveCall) -> None:
+    async def apply(self, changes: list[Change]) -> None:
         if self.fail:
             raise ConnectionError("redis is down")
-        assert company_id == 1
-        self.calls[entry.call_id] = entry
-        self.history.append((entry.state, entry.ringing, entry.talking))
-
-    async def drop(self, company_id: int, call_id: str) -> None:
-        if self.fail:
-            raise ConnectionError("redis is down")
-        self.calls.pop(call_id, None)
+        for company_id, call_id, entry in changes:
+            assert company_id == 1
+            if entry is None:
+                self.calls.pop(call_id, None)
+            else:
+                self.calls[call_id] = entry
+                self.history.append((entry.state, entry.ringing, entry.talking))
 
 
 async def test_ringing_then_talking_then_gone() -> None:

@@ -1,5 +1,5 @@
 now-title = 🟢 Right now ({ $at })
-now-no-live = Calls in progress are not available (no Redis).
+now-no-live = Calls in progress cannot be shown right now (Redis is unreachable); phones are listed below.
 now-no-calls = No calls in progress.
 now-call = { $state } { $since } · { $caller } → { $callee } · { $who } · { $target }
 now-state-routing = 🔎 connecting

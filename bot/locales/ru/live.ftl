@@ -1,5 +1,5 @@
 now-title = 🟢 Сейчас ({ $at })
-now-no-live = Текущие звонки недоступны (нет Redis).
+now-no-live = Текущие звонки сейчас не показать (Redis недоступен); телефоны — ниже.
 now-no-calls = Сейчас звонков нет.
 now-call = { $state } { $since } · { $caller } → { $callee } · { $who } · { $target }
 now-state-routing = 🔎 соединение
