@@ -10,6 +10,7 @@ Shape (see `catalogues/README.md` for the whole format):
 
     catalogue: seed000
     title: ...
+    default_plan: mini            # where a company signing up in the bot starts
     currency: RUB
     vat_percent: 20              # prices below include VAT
     options:                     # what can be switched on, with its names
@@ -52,6 +53,8 @@ class LimitKind(StrEnum):
     CONFERENCE_PARTICIPANTS = "conference_participants"
     STORAGE_MB = "storage_mb"  # call recordings
     STORAGE_PACKS = "storage_packs"  # +5 GB each
+    RETENTION_DAYS = "retention_days"  # how long recordings are kept
+    RECORDING_MINUTES = "recording_minutes"  # ... but no more than this many minutes
     MELODY_STORAGE_MB = "melody_storage_mb"
     SMS = "sms"  # SMS messages per month
 
@@ -79,11 +82,13 @@ class _Model(BaseModel):
 
 class Limit(_Model):
     """`included` units come with the fee (None: unlimited); up to `max` in all (None:
-    no cap) at `extra` each per month (None: extras are not sold)."""
+    no cap) at `extra` per `step` units per month (None: extras are not sold). `step`
+    is the pack size, e.g. storage sold by 5120 MB."""
 
     included: int | None = Field(ge=0)
     max: int | None = Field(default=None, ge=0)
     extra: Decimal | None = None
+    step: int = Field(default=1, ge=1)
 
     @field_validator("extra", mode="before")
     @classmethod
@@ -96,7 +101,21 @@ class Limit(_Model):
             raise ValueError("an unlimited amount has no max and no extra price")
         if self.included is not None and self.max is not None and self.max < self.included:
             raise ValueError(f"max {self.max} is below the included {self.included}")
+        if self.step != 1 and self.extra is None:
+            raise ValueError("step is the size of a sold pack; it needs an extra price")
         return self
+
+    @property
+    def sellable(self) -> bool:
+        return self.included is not None and self.extra is not None
+
+    def packs_cap(self) -> int | None:
+        """How many extra packs can be bought at most (None: no cap)."""
+        if self.included is None or self.extra is None:
+            return 0
+        if self.max is None:
+            return None
+        return (self.max - self.included) // self.step
 
     @property
     def unlimited(self) -> bool:
@@ -170,6 +189,14 @@ class Catalogue(_Model):
     vat_percent: Decimal = Field(ge=0, le=100)
     options: dict[str, OptionInfo] = Field(default_factory=dict)
     plans: dict[str, Plan] = Field(min_length=1)
+    # The plan a company starts on when it signs up in the bot.
+    default_plan: str
+
+    @model_validator(mode="after")
+    def _default_known(self) -> Catalogue:
+        if self.default_plan not in self.plans:
+            raise ValueError(f"default_plan {self.default_plan!r} is not one of the plans")
+        return self
 
     @model_validator(mode="after")
     def _known_features(self) -> Catalogue:
