@@ -16,12 +16,13 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.chatops import Usage
 from bot.handlers import build_routers
+from bot.handlers.billing import limit_markup
 from bot.i18n import Translator
 from pbx.config import Settings
 from pbx.errors import PbxError
@@ -103,20 +104,22 @@ class Identity(BaseMiddleware):
         except Usage:
             raise  # handlers answer their own usage lines
         except PbxError as exc:
-            await _answer(event, tr.error(exc))
+            await _answer(event, tr.error(exc), limit_markup(exc, data.get("actor"), tr))
         except Exception as exc:
             log.error("bot_handler_failed", error=repr(exc))
             await _answer(event, tr("err-internal"))
         return None
 
 
-async def _answer(event: TelegramObject, text: str) -> None:
+async def _answer(
+    event: TelegramObject, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     if isinstance(event, Message):
-        await event.answer(text)
+        await event.answer(text, reply_markup=markup)
     elif isinstance(event, CallbackQuery):
         await event.answer()
         if isinstance(event.message, Message):
-            await event.message.answer(text)
+            await event.message.answer(text, reply_markup=markup)
 
 
 def build_bot(settings: Settings) -> Bot:

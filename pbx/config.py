@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     http_port: int = 8080
     # How users reach the HTTP service (download links); default http://http_host:http_port.
     public_url: str | None = None
+    # The plan catalogue offered: a preset (seed000, seed001, seed002) or a YAML path;
+    # validated at start-up.
+    catalogue: str = "seed000"
     link_secret: str | None = None  # signs download links; derived from telegram_token when unset
 
     telegram_token: str | None = None

@@ -4,6 +4,7 @@ from aiogram import Router
 
 from bot.handlers import (
     audio,
+    billing,
     common,
     employees,
     export,
@@ -38,6 +39,7 @@ def build_routers() -> list[Router]:
             export,
             stats,
             recordings,
+            billing,
             live,
             fallback,
         )

@@ -29,6 +29,8 @@ async def help_(message: Message, actor: Actor, tr: Translator) -> None:
         parts.append(tr("help-numbers"))
         parts.append(tr("help-scenarios"))
         parts.append(tr("help-recording-setup"))
+    if actor.can(Perm.MANAGE_EMPLOYEES):
+        parts.append(tr("help-billing"))
     if actor.can(Perm.VIEW_AUDIT):
         parts.append(tr("help-owner"))
     await message.answer("\n".join(parts))

@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers import (
+    billing,
     common,
     employees,
     groups,
@@ -46,6 +47,8 @@ def menu_markup(actor: Actor, tr: Translator) -> InlineKeyboardMarkup:
     items.append((tr("menu-voicemail"), "menu:voicemail"))
     items.append((tr("menu-stats"), "menu:stats"))
     items.append((tr("menu-now"), "menu:now"))
+    if actor.can(Perm.MANAGE_EMPLOYEES):
+        items.append((tr("menu-plan"), "menu:plan"))
     if actor.employee_id is not None:
         items += [
             (tr("menu-my-calls"), "menu:my_calls"),
@@ -77,7 +80,9 @@ async def pressed(
         return
     action = query.data[5:]
     # Each button runs the command's own handler: one code path, one set of checks.
-    if action == "employees":
+    if action == "plan":
+        await billing.plan(message, actor, cabinet, tr)
+    elif action == "employees":
         await employees.employees(message, actor, cabinet, tr)
     elif action in ("calls", "missed"):
         await history.send_first_page(

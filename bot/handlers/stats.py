@@ -82,7 +82,7 @@ async def stats(
     message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
     period = parse_period(command.args)
-    service = Stats(cabinet.pool)
+    service = Stats(cabinet.pool, cabinet.catalogue)
     t = await service.totals(actor, period)
     lines = [
         tr("stats-title", **_when(tr, period)),
@@ -120,7 +120,7 @@ async def stats_employee(
         await message.answer(tr("usage", usage=EMPLOYEE_USAGE))
         return
     period = parse_period(words[1] if len(words) > 1 else None)
-    e = await Stats(cabinet.pool).employee(actor, words[0], period)
+    e = await Stats(cabinet.pool, cabinet.catalogue).employee(actor, words[0], period)
     await message.answer(
         tr(
             "stats-employee-card",
@@ -153,7 +153,7 @@ async def stats_groups(
     message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
 ) -> None:
     period = parse_period(command.args)
-    service = Stats(cabinet.pool)
+    service = Stats(cabinet.pool, cabinet.catalogue)
     kind = "groups" if command.command == "stats_groups" else "numbers"
     if kind == "groups":
         rows, line = await service.groups(actor, period), "stats-group-line"
@@ -176,7 +176,7 @@ async def stats_button(
     if not isinstance(query.message, Message) or len(parts) != 3:
         return
     what, period = parts[1], parse_period(parts[2])
-    message, service = query.message, Stats(cabinet.pool)
+    message, service = query.message, Stats(cabinet.pool, cabinet.catalogue)
     name = tr("stats-period", period=period.label)
     stem = period.label.replace("..", "_")
     if what in ("hour", "day"):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -200,12 +201,13 @@ class Catalogue(_Model):
 
     @model_validator(mode="after")
     def _known_features(self) -> Catalogue:
-        for plan in self.plans.values():
+        for plan_id, plan in self.plans.items():
             for name in plan.features:
                 if name not in self.options:
+                    # "@path:" lets the loader point at the feature's own line.
                     raise ValueError(
-                        f"plan {plan.title!r} names feature {name!r}, which `options` "
-                        "does not describe"
+                        f"@plans.{plan_id}.features.{name}: plan {plan.title!r} names feature"
+                        f" {name!r}, which `options` does not describe"
                     )
         return self
 
@@ -238,8 +240,11 @@ def load(path: Path) -> Catalogue:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
-        where = ".".join(str(p) for p in loc) or "(top)"
         message = str(first["msg"]).removeprefix("Value error, ")
+        if message.startswith("@"):
+            dotted, _, message = message[1:].partition(": ")
+            loc = tuple(dotted.split("."))
+        where = ".".join(str(p) for p in loc) or "(top)"
         raise CatalogueError(f"{path.name}:{_line(root, loc)}: {where}: {message}") from None
 
 
@@ -266,3 +271,18 @@ def presets() -> dict[str, Catalogue]:
         cat = load(path)
         out[cat.catalogue] = cat
     return out
+
+
+@cache
+def resolve(spec: str) -> Catalogue:
+    """The installation's catalogue: a preset id (seed000 …) or a path to a YAML file."""
+    path = CATALOGUES / f"{spec}.yaml"
+    if spec and path.is_file():
+        return load(path)
+    given = Path(spec)
+    if given.suffix in (".yaml", ".yml") and given.is_file():
+        return load(given)
+    names = ", ".join(p.stem for p in sorted(CATALOGUES.glob("*.yaml")))
+    raise CatalogueError(
+        f"PBX_CATALOGUE={spec!r} is neither a preset ({names}) nor a .yaml file that exists"
+    )

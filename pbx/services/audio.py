@@ -25,6 +25,8 @@ from pathlib import Path
 
 import asyncpg
 
+from pbx.billing.catalogue import LimitKind, resolve
+from pbx.billing.limits import Limits
 from pbx.config import Settings, get_settings
 from pbx.errors import NotFound, PbxError, ValidationError
 from pbx.logging import get_logger
@@ -333,6 +335,9 @@ async def engine_base(
 # --- the service ------------------------------------------------------------------------
 
 
+MIB = 1024 * 1024
+
+
 class AudioService:
     """Company audio for the cabinet: owners and admins add, list, listen and remove."""
 
@@ -406,6 +411,10 @@ class AudioService:
                 used = await media.total_bytes(conn, actor.company_id)
                 if used + size > self.settings.audio_company_quota_bytes:
                     raise self._quota_error()
+                limits = await Limits.of(conn, resolve(self.settings.catalogue), actor.company_id)
+                await limits.need(
+                    LimitKind.MELODY_STORAGE_MB, -(-(used + size) // MIB) - -(-used // MIB)
+                )
                 audio_id = await media.next_id(conn)
                 rel = self.store.relative_base(actor.company_id, audio_id)
                 try:

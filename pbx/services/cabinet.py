@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 import asyncpg
 import redis.asyncio as aioredis
 
+from pbx.billing.catalogue import LimitKind
 from pbx.config import Settings
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
+from pbx.services.billing import BillingArea
 from pbx.services.cabinet_areas import NumbersArea, SelfServiceArea
 from pbx.services.cabinet_base import (
     INVITE_TTL,
@@ -69,6 +71,7 @@ class Cabinet(
     VoicemailArea,
     RecordingArea,
     LiveArea,
+    BillingArea,
 ):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
@@ -132,6 +135,7 @@ class Cabinet(
                 user.tg_id,
             )
             actor = Actor(user.tg_id, company.id, Role.OWNER, None, user.language)
+            await self.start_plan(conn, company.id)
             await self._audit(conn, actor, company.id, "company.create", name, new={"timezone": tz})
         return company, actor
 
@@ -231,6 +235,7 @@ class Cabinet(
         """The password is not shown to the admin: the employee gets it in private."""
         require(actor, Perm.MANAGE_EMPLOYEES)
         async with self._tx() as conn:
+            await (await self._limits(conn, actor.company_id)).need(LimitKind.EMPLOYEES)
             new = await Provisioning(conn, self.settings).add_employee(
                 actor.company_id, name, ext, email, mobile
             )

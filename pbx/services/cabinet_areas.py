@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from pbx.billing.catalogue import LimitKind
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
@@ -48,6 +49,7 @@ class NumbersArea(CabinetBase):
     async def add_number(self, actor: Actor, number: str, trunk_id: int, ext: str) -> Number:
         require(actor, Perm.MANAGE_NUMBERS)
         async with self._tx() as conn:
+            await (await self._limits(conn, actor.company_id)).need(LimitKind.NUMBERS)
             num = await Provisioning(conn, self.settings).add_number(
                 actor.company_id, number, trunk_id, ext
             )

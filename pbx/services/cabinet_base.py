@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import asyncpg
 
+from pbx.billing.catalogue import Catalogue, resolve
+from pbx.billing.limits import Limits
 from pbx.config import Settings
 from pbx.errors import ValidationError
 from pbx.services.provisioning import Provisioning
@@ -33,11 +36,12 @@ class Perm(StrEnum):
     MANAGE_NUMBERS = "manage_numbers"
     VIEW_ALL_CALLS = "view_all_calls"
     VIEW_AUDIT = "view_audit"
+    MANAGE_BILLING = "manage_billing"  # spends money: plan, extras, options
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.OWNER: frozenset(Perm),
-    Role.ADMIN: frozenset(Perm) - {Perm.VIEW_AUDIT},
+    Role.ADMIN: frozenset(Perm) - {Perm.VIEW_AUDIT, Perm.MANAGE_BILLING},
     Role.SUPERVISOR: frozenset({Perm.VIEW_EMPLOYEES, Perm.VIEW_ALL_CALLS}),
     Role.EMPLOYEE: frozenset(),
 }
@@ -115,6 +119,14 @@ class CabinetBase:
         self.presence = presence
         self.trunk_states = trunk_states
         self.prov = Provisioning(pool, settings)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return resolve(self.settings.catalogue)
+
+    async def _limits(self, conn: asyncpg.Connection, company_id: int) -> Limits:
+        """The company's plan limits, its row locked until the transaction ends."""
+        return await Limits.of(conn, self.catalogue, company_id)
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[asyncpg.Connection]:

@@ -77,7 +77,11 @@ class QueueArea(ScenarioArea):
                 actor.company_id,
                 name,
             )
+            limits = await self._limits(conn, actor.company_id)
+            if values.get("callback"):
+                limits.feature("queue_callback")
             if exists is None:
+                limits.feature("queue")
                 if "group_id" not in values:
                     raise ValidationError(
                         "a new queue needs group=NAME (its agents)", key="queue_needs_group"

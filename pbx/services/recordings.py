@@ -15,12 +15,14 @@ from typing import Any
 
 import asyncpg
 
+from pbx.billing.limits import Limits
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.access import CallScope, call_scope
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, Role, require
 from pbx.services.history import CallFilter, filter_sql
 from pbx.services.options import flag, number_in, unknown_option
+from storage import billing as billing_db
 from storage.recordings import MAX_PACKS, RecordingStore, Usage, storage_event
 
 PAGE = 10
@@ -104,6 +106,10 @@ class RecordingArea(CabinetBase):
                         f"unknown recording mode {raw!r}", key="bad_recording_mode", value=raw
                     )
                 columns["recording_mode"] = mode
+                if mode != "off":
+                    async with self.pool.acquire() as conn:
+                        limits = await Limits.of(conn, self.catalogue, actor.company_id, lock=False)
+                        limits.feature("recording")
             elif key == "notice":
                 columns["recording_notice"] = flag(raw)
             elif key == "employees":
@@ -218,6 +224,7 @@ class RecordingArea(CabinetBase):
                 columns["storage_auto_pack"] = flag(raw)
             elif key == "retention":
                 columns["retention_days"] = number_in(raw, 1, 366, "retention")
+                await self._within_plan_retention(actor, columns["retention_days"])
             else:
                 raise unknown_option(key, "packs auto_pack retention")
         now = datetime.now(UTC)
@@ -232,6 +239,17 @@ class RecordingArea(CabinetBase):
                 await storage_event(conn, actor.company_id, now, kind, abs(packs - before), 0)
             await self._store().enforce_quota(actor.company_id, now)
         return await self.storage(actor)
+
+    async def _within_plan_retention(self, actor: Actor, days: int) -> None:
+        async with self.pool.acquire() as conn:
+            account = await billing_db.account(conn, self.catalogue, actor.company_id)
+        most, _ = account.recording_caps()
+        if most is not None and days > most:
+            raise ValidationError(
+                f"your plan keeps recordings at most {most} days",
+                key="retention_over_plan",
+                most=most,
+            )
 
     # --- listening ---------------------------------------------------------------------
     async def list_recordings(

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from pbx.billing.catalogue import LimitKind
 from pbx.engine.ringplan import Algorithm
 from pbx.engine.targets import Kind, Target, parse
 from pbx.errors import NotFound, ValidationError
@@ -181,6 +182,14 @@ class ScenarioArea(CabinetBase):
         name = entity_name(name)
         algo = parse_algorithm(algorithm)
         async with self._tx() as conn:
+            limits = await self._limits(conn, actor.company_id)
+            limits.algorithm(algo.value)
+            if not await conn.fetchval(
+                "SELECT 1 FROM ring_groups WHERE company_id = $1 AND name = $2",
+                actor.company_id,
+                name,
+            ):
+                await limits.need(LimitKind.RING_GROUPS)
             try:
                 row = await conn.fetchrow(
                     """INSERT INTO ring_groups (company_id, name, algorithm)
@@ -241,6 +250,8 @@ class ScenarioArea(CabinetBase):
                     "fallback": ("fallback", target_parser(conn, actor.company_id)),
                 },
             )
+            if "algorithm" in values:
+                (await self._limits(conn, actor.company_id)).algorithm(values["algorithm"])
             row = await update_row(conn, "ring_groups", group["id"], values)
             await self._audit(conn, actor, actor.company_id, "group.set", group["name"], new=opts)
             return await self._group_info(conn, row)
@@ -268,6 +279,13 @@ class ScenarioArea(CabinetBase):
         require(actor, Perm.MANAGE_NUMBERS)
         name = entity_name(name)
         async with self._tx() as conn:
+            limits = await self._limits(conn, actor.company_id)
+            if not await conn.fetchval(
+                "SELECT 1 FROM ivr_menus WHERE company_id = $1 AND name = $2",
+                actor.company_id,
+                name,
+            ):
+                await limits.need(LimitKind.IVR_MENUS)
             row = await conn.fetchrow(
                 """INSERT INTO ivr_menus (company_id, name) VALUES ($1, $2)
                    ON CONFLICT (company_id, name) DO UPDATE SET name = EXCLUDED.name
@@ -301,6 +319,7 @@ class ScenarioArea(CabinetBase):
                     )
             values["options"] = json.dumps(options)
             row = await update_row(conn, "ivr_menus", row["id"], values)
+            await limits.ivr_depth()
             await self._audit(conn, actor, actor.company_id, "menu.set", name, new=opts)
             return _menu_info(row)
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import asyncpg
 
+from pbx.billing.catalogue import Catalogue
+from pbx.billing.limits import Limits
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
 from pbx.services.access import CallScope, call_scope
@@ -195,13 +197,19 @@ def _figures(r: asyncpg.Record) -> dict[str, int]:
 
 
 class Stats:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, catalogue: Catalogue | None = None) -> None:
         self.pool = pool
+        self.catalogue = catalogue  # the statistics section may be a paid option
 
     async def _scope(
         self, actor: Actor, period: Period, first: int
     ) -> tuple[CallScope, str, list[Any]]:
         """`scope AND period` on calls `c` with parameters from $first (5 of them)."""
+        if self.catalogue is not None:
+            async with self.pool.acquire() as conn:
+                (await Limits.of(conn, self.catalogue, actor.company_id, lock=False)).feature(
+                    "statistics"
+                )
         scope = await call_scope(self.pool, actor)
         cond, params = scope.sql("c", first)
         start, end = period.bounds(datetime.now(UTC))

@@ -1,0 +1,287 @@
+"""The plan in the bot: `/plan` (the owner's view), `/plans`, `/plan_change`, `/option`,
+`/buy`, `/release`, `/statement`; and the one-tap "buy" button a limit error offers."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.chatops import Usage, words_and_options
+from bot.i18n import Translator, chunks
+from bot.routes import Routes
+from pbx.billing.account import Account
+from pbx.billing.catalogue import Feature, LimitKind
+from pbx.billing.limits import LimitReached
+from pbx.billing.statement import Statement
+from pbx.errors import PbxError
+from pbx.services.billing import DowngradeBlocked, PlanView
+from pbx.services.cabinet import Actor, Cabinet, Perm
+from pbx.services.statement_export import amount, to_csv, to_pdf
+
+routes = Routes("billing")
+BUY = "buy:"
+PLAN = "plan:"
+
+
+def render_statement(tr: Translator, s: Statement, currency: str) -> list[str]:
+    lines = [tr("bill-statement-title", month=f"{s.month:%Y-%m}", through=f"{s.through:%d.%m}")]
+    for ln in s.lines:
+        name = ln.name_ru if tr.lang == "ru" else ln.name_en
+        days = tr("bill-days", days=ln.days, of=s.days_in_month) if ln.days else ""
+        qty = f" ×{ln.quantity}" if ln.quantity != 1 else ""
+        lines.append(f"• {name}{qty} {days} — {amount(ln.net)}")
+    if not s.lines:
+        lines.append(tr("bill-nothing"))
+    t = s.total
+    lines.append(
+        tr("bill-total", net=amount(t.net), vat=amount(t.vat), gross=amount(t.gross), cur=currency)
+    )
+    return lines
+
+
+def render_plan(tr: Translator, view: PlanView) -> list[str]:
+    account, cur = view.account, view.account.catalogue.currency
+    plan = account.plan
+    if plan is None:
+        return [tr("bill-no-plan")]
+    lines = [tr("bill-plan", plan=plan.title, fee=amount(plan.monthly_fee), cur=cur)]
+    if account.blocked:
+        lines.append(tr("bill-blocked", reason=account.blocked))
+    lines.append(tr("bill-limits"))
+    for row in view.limits:
+        name = tr(f"limit-{row.kind.value}")
+        if row.allowance is None:
+            lines.append(tr("bill-limit-unlimited", name=name))
+            continue
+        used = "?" if row.used is None else str(row.used)
+        extra = (
+            tr("bill-limit-extra", price=amount(row.extra), step=row.step, cur=cur)
+            if row.extra is not None
+            else tr("bill-limit-fixed")
+        )
+        lines.append(
+            tr("bill-limit", name=name, used=used, allowance=row.allowance, packs=row.packs)
+            + " "
+            + extra
+        )
+    lines.append(tr("bill-options"))
+    for o in view.options:
+        name = o.name_ru if tr.lang == "ru" else o.name_en
+        if o.status is Feature.INCLUDED:
+            lines.append(tr("bill-option-included", name=name))
+        elif o.status is Feature.PAID:
+            key = "bill-option-on" if o.on else "bill-option-off"
+            lines.append(tr(key, name=name, id=o.option, fee=amount(o.fee), cur=cur))
+        else:
+            lines.append(tr("bill-option-unavailable", name=name))
+    if view.running is not None:
+        lines.append("")
+        lines.extend(render_statement(tr, view.running, cur))
+    if view.last:
+        lines.append(tr("bill-last"))
+        for s in view.last:
+            lines.append(f"• {s.month:%Y-%m}: {amount(s.gross)} {cur}")
+    return lines
+
+
+async def _send(
+    message: Message, lines: list[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    parts = chunks(lines)
+    for part in parts[:-1]:
+        await message.answer(part)
+    await message.answer(parts[-1], reply_markup=markup)
+
+
+@routes.message(Command("plan"), member=True)
+async def plan(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    view = await cabinet.plan_view(actor)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=tr("bill-see-plans"), callback_data=PLAN + "list")]
+        ]
+    )
+    await _send(message, render_plan(tr, view), markup)
+
+
+def _plans_text(tr: Translator, cabinet: Cabinet, current: str | None) -> list[str]:
+    cat = cabinet.catalogue
+    lines = [tr("bill-plans-title", title=cat.title)]
+    for plan_id, p in cat.plans.items():
+        mark = "✅" if plan_id == current else "▫️"
+        limits = ", ".join(
+            f"{tr(f'limit-{k.value}')} {v.included if v.included is not None else '∞'}"
+            for k, v in list(p.limits.items())[:4]
+        )
+        lines.append(
+            f"{mark} {p.title} ({plan_id}) — {amount(p.monthly_fee)} {cat.currency}: {limits}"
+        )
+    lines.append(tr("bill-plans-change"))
+    return lines
+
+
+@routes.message(Command("plans"), member=True)
+async def plans(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    view = await cabinet.plan_view(actor)
+    await _send(
+        message, _plans_text(tr, cabinet, view.account.plan_id), _plan_buttons(cabinet, actor)
+    )
+
+
+def _plan_buttons(cabinet: Cabinet, actor: Actor) -> InlineKeyboardMarkup | None:
+    if not actor.can(Perm.MANAGE_BILLING):
+        return None
+    row = [
+        InlineKeyboardButton(text=p.title, callback_data=f"{PLAN}set:{plan_id}")
+        for plan_id, p in cabinet.catalogue.plans.items()
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[row[i : i + 3] for i in range(0, len(row), 3)])
+
+
+async def _change(
+    target: Message, actor: Actor, cabinet: Cabinet, tr: Translator, plan_id: str
+) -> None:
+    try:
+        account = await cabinet.change_plan(actor, plan_id)
+    except DowngradeBlocked as exc:
+        lines = [tr("err-plan_change_blocked", plan=exc.params["plan"])]
+        lines += [tr(f"bill-problem-{kind}", **params) for kind, params in exc.problems]
+        await target.answer("\n".join(lines))
+        return
+    assert account.plan is not None
+    await target.answer(tr("bill-plan-changed", plan=account.plan.title))
+
+
+@routes.message(Command("plan_change"), member=True)
+async def plan_change(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    try:
+        words, _ = words_and_options(command.args, 1)
+    except Usage:
+        await message.answer(tr("usage", usage="/plan_change PLAN (see /plans)"))
+        return
+    await _change(message, actor, cabinet, tr, words[0])
+
+
+@routes.callback_query(F.data.startswith(PLAN), member=True)
+async def plan_button(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message) or query.data is None:
+        return
+    what = query.data.removeprefix(PLAN)
+    if what == "list":
+        view = await cabinet.plan_view(actor)
+        await _send(
+            query.message,
+            _plans_text(tr, cabinet, view.account.plan_id),
+            _plan_buttons(cabinet, actor),
+        )
+    elif what.startswith("set:"):
+        await _change(query.message, actor, cabinet, tr, what.removeprefix("set:"))
+
+
+@routes.message(Command("option"), member=True)
+async def option(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    try:
+        words, _ = words_and_options(command.args, 2)
+        if words[1].lower() not in ("on", "off") or len(words) != 2:
+            raise Usage
+    except Usage:
+        await message.answer(tr("usage", usage="/option OPTION on|off (see /plan)"))
+        return
+    on = words[1].lower() == "on"
+    await cabinet.set_option(actor, words[0], on)
+    info = cabinet.catalogue.options[words[0]]
+    name = info.ru if tr.lang == "ru" else info.en
+    await message.answer(tr("bill-option-set-on" if on else "bill-option-set-off", name=name))
+
+
+def _packs(words: list[str]) -> int:
+    if len(words) == 1:
+        return 1
+    if len(words) == 2 and words[1].isdigit():
+        return int(words[1])
+    raise Usage
+
+
+@routes.message(Command("buy", "release"), member=True)
+async def buy(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    try:
+        words, _ = words_and_options(command.args, 1)
+        packs = _packs(words)
+    except Usage:
+        await message.answer(tr("usage", usage=f"/{command.command} LIMIT [PACKS] (see /plan)"))
+        return
+    if command.command == "buy":
+        await _bought(message, cabinet, tr, await cabinet.buy(actor, words[0], packs), words[0])
+    else:
+        await cabinet.release(actor, words[0], packs)
+        await message.answer(tr("bill-released", name=tr(f"limit-{words[0]}"), packs=packs))
+
+
+async def _bought(
+    message: Message, cabinet: Cabinet, tr: Translator, account: Account, kind: str
+) -> None:
+    await message.answer(
+        tr(
+            "bill-bought",
+            name=tr(f"limit-{kind}"),
+            allowance=account.allowance(LimitKind(kind)) or 0,
+        )
+    )
+
+
+@routes.callback_query(F.data.startswith(BUY), member=True)
+async def buy_button(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message) or query.data is None:
+        return
+    kind, _, packs = query.data.removeprefix(BUY).partition(":")
+    if not packs.isdigit():
+        return
+    await _bought(query.message, cabinet, tr, await cabinet.buy(actor, kind, int(packs)), kind)
+
+
+def limit_markup(exc: PbxError, actor: Actor | None, tr: Translator) -> InlineKeyboardMarkup | None:
+    """The one-tap offer under a limit error, for whoever may spend the money."""
+    if not isinstance(exc, LimitReached) or not exc.packs_needed:
+        return None
+    if actor is None or not actor.can(Perm.MANAGE_BILLING):
+        return None
+    text = tr("bill-buy-button", name=tr(f"limit-{exc.kind.value}"), packs=exc.packs_needed)
+    data = f"{BUY}{exc.kind.value}:{exc.packs_needed}"
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=data)]]
+    )
+
+
+@routes.message(Command("statement"), member=True)
+async def statement(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    words = (command.args or "").split()
+    fmt = next((w.lower() for w in words if w.lower() in ("csv", "pdf")), None)
+    rest = [w for w in words if w.lower() not in ("csv", "pdf")]
+    if len(rest) > 1:
+        await message.answer(tr("usage", usage="/statement [YYYY-MM] [csv|pdf]"))
+        return
+    s = await cabinet.statement(actor, rest[0] if rest else None)
+    cur = cabinet.catalogue.currency
+    if fmt is None:
+        await _send(message, render_statement(tr, s, cur))
+        return
+    stem = f"statement_{s.month:%Y-%m}"
+    data = to_csv(s, tr.lang) if fmt == "csv" else to_pdf(s, tr.lang, tr("bill-pdf-title"))
+    await message.answer_document(BufferedInputFile(data, filename=f"{stem}.{fmt}"))
