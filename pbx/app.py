@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from pbx.billing.catalogue import resolve
 from pbx.config import Settings
 from pbx.engine.calls import CallManager
 from pbx.engine.events import EngineEvent, Registration, TrunkRegistration
@@ -57,6 +59,7 @@ class Service:
 
     async def start(self) -> None:
         s = self.settings
+        resolve(s.catalogue)  # a broken plan catalogue stops the start, naming its line
         await asyncio.to_thread(ensure_services, s)
         self.pool = await create_pool(s.dsn, max_size=20)
         async with self.pool.acquire() as conn:
@@ -119,7 +122,8 @@ class Service:
         self._background(self._listen_events())
         self._background(self._serve_dial_requests())
         self._background(self._dispatch_callbacks())
-        self._background(self._sweep_retention())
+        self._background(self._every(RETENTION_PERIOD, "retention_sweep", self._sweep_retention))
+        self._background(self._every(RETENTION_PERIOD, "statements_close", self._close_statements))
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, TrunkRegistration):
@@ -184,21 +188,35 @@ class Service:
                 log.error("callback_dispatch_failed", error=repr(exc))
             await asyncio.sleep(CALLBACK_PERIOD)
 
-    async def _sweep_retention(self) -> None:
-        """Recordings past their company's retention go, hourly (every node may do it:
-        the DELETE decides which rows are whose)."""
-        assert self.pool is not None
-        store = RecordingStore(self.pool, self.settings.data_dir)
+    async def _every(self, period: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """A periodic job that survives its own failures (logged)."""
         while True:
             try:
-                swept = await store.sweep_retention(datetime.now(UTC))
-                if swept.deleted:
-                    log.info("retention_swept", files=swept.deleted, bytes=swept.freed)
+                await job()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.error("retention_sweep_failed", error=repr(exc))
-            await asyncio.sleep(RETENTION_PERIOD)
+                log.error(f"{name}_failed", error=repr(exc))
+            await asyncio.sleep(period)
+
+    async def _sweep_retention(self) -> None:
+        """Recordings past their company's retention go (every node may do it: the
+        DELETE decides which rows are whose)."""
+        assert self.pool is not None
+        store = RecordingStore(self.pool, self.settings.data_dir)
+        swept = await store.sweep_retention(datetime.now(UTC))
+        if swept.deleted:
+            log.info("retention_swept", files=swept.deleted, bytes=swept.freed)
+
+    async def _close_statements(self) -> None:
+        """Last month's statements are frozen once the month is over (idempotent: the
+        primary key keeps one per company and month whichever node writes it)."""
+        from pbx.services.cabinet import Cabinet
+
+        assert self.pool is not None
+        closed = await Cabinet(self.pool, self.settings).close_months()
+        if closed:
+            log.info("statements_closed", count=closed)
 
     async def register_trunks(self) -> None:
         """REGISTER to every carrier trunk that authenticates by registration."""

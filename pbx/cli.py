@@ -168,6 +168,14 @@ async def company_list(p: Provisioning, a: argparse.Namespace) -> Output:
     return _rows(await p.list_companies(), COMPANY_FIELDS)
 
 
+async def company_plan(p: Provisioning, a: argparse.Namespace) -> Output:
+    return await p.set_billing(a.company, plan=a.plan)
+
+
+async def company_block(p: Provisioning, a: argparse.Namespace) -> Output:
+    return await p.set_billing(a.company, blocked=a.reason)
+
+
 def _new_employee(new: NewEmployee) -> Row:
     return {
         **_row(new.employee, ("id", "company_id", "name", "email", "mobile")),
@@ -347,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--tz", default="Europe/Moscow", help="IANA time zone (default Europe/Moscow)")
     leaf(group, "list", db_command(company_list), "list companies")
+    p = leaf(group, "plan", db_command(company_plan), "put a company on a plan", True)
+    p.add_argument("plan", help="a plan id of PBX_CATALOGUE, or 'none' (outside billing)")
+    p = leaf(group, "block", db_command(company_block), "block or unblock a company", True)
+    p.add_argument(
+        "reason",
+        choices=("customer", "operator", "nonpayment", "none"),
+        help="why (customer/operator: not charged those days; nonpayment: charged); none unblocks",
+    )
 
     group = area("employee", "employees and their SIP phones")
     p = leaf(group, "add", db_command(employee_add), "add an employee with a SIP login", True)

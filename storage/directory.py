@@ -39,15 +39,15 @@ class PgDirectory:
 
     async def company_by_domain(self, domain: str) -> Company | None:
         r = await self.pool.fetchrow(
-            "SELECT id, sip_domain FROM companies WHERE sip_domain = $1", domain.lower()
+            "SELECT id, sip_domain, blocked FROM companies WHERE sip_domain = $1", domain.lower()
         )
-        return Company(r["id"], r["sip_domain"]) if r else None
+        return Company(r["id"], r["sip_domain"], r["blocked"] is not None) if r else None
 
     async def company(self, company_id: int) -> Company | None:
         r = await self.pool.fetchrow(
-            "SELECT id, sip_domain FROM companies WHERE id = $1", company_id
+            "SELECT id, sip_domain, blocked FROM companies WHERE id = $1", company_id
         )
-        return Company(r["id"], r["sip_domain"]) if r else None
+        return Company(r["id"], r["sip_domain"], r["blocked"] is not None) if r else None
 
     async def member(self, company_id: int, ext: str) -> Member | None:
         r = await self.pool.fetchrow(

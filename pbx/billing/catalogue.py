@@ -38,6 +38,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pbx.errors import PbxError
+
 CATALOGUES = Path(__file__).parent / "catalogues"
 
 
@@ -60,7 +62,7 @@ class LimitKind(StrEnum):
     SMS = "sms"  # SMS messages per month
 
 
-class CatalogueError(ValueError):
+class CatalogueError(PbxError, ValueError):
     """A catalogue file that cannot be used, with where and why."""
 
 

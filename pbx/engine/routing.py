@@ -25,6 +25,7 @@ class Direction(StrEnum):
 class Company:
     id: int
     sip_domain: str
+    blocked: bool = False  # the operator blocked the service (issue 6): no calls
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ class Router:
             callee=dialled,
             caller_employee_id=caller.employee_id,
         )
+        if company.blocked:
+            return replace(base, code=403, reason="Forbidden", cause="company_blocked")
         # Another company's domain in the request URI: never reachable from here.
         if offer.ruri_host != company.sip_domain and await self.directory.company_by_domain(
             offer.ruri_host
@@ -293,12 +296,14 @@ class Router:
             trunk_id=trunk.id,
             number_id=did.id,
         )
+        owner = await self.directory.company(did.company_id)
+        if owner is not None and owner.blocked:
+            return replace(base, cause="company_blocked")
+        if owner is None:
+            return base
         if did.scenario:
-            company = await self.directory.company(did.company_id)
-            if company is None:
-                return base
             return Inbound(
-                company=company,
+                company=owner,
                 caller=client,
                 callee=did.number,
                 trunk_id=trunk.id,
@@ -308,10 +313,9 @@ class Router:
         member = (
             await self.directory.member(did.company_id, did.target_ext) if did.target_ext else None
         )
-        company = await self.directory.company(did.company_id) if member else None
-        if member is None or company is None:
+        if member is None:
             return base
-        reach = await self.reach(company, member, client, offer.from_name)
+        reach = await self.reach(owner, member, client, offer.from_name)
         if isinstance(reach, str):
             return replace(base, code=486, reason="Busy Here", cause=reach)
         target, fallback = reach

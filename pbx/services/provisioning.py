@@ -18,6 +18,7 @@ from typing import TypeAlias
 
 import asyncpg
 
+from pbx.billing.catalogue import resolve
 from pbx.config import Settings
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
@@ -79,6 +80,9 @@ def new_password() -> str:
     return secrets.token_urlsafe(PASSWORD_BYTES)
 
 
+BLOCK_REASONS = ("customer", "operator", "nonpayment", "none")
+
+
 class Provisioning:
     def __init__(self, db: Db, settings: Settings) -> None:
         self.db = db
@@ -127,6 +131,40 @@ class Provisioning:
         tz = v.validate_timezone(timezone)
         async with self._tx() as conn:
             return await companies.insert(conn, clean, tz, self.settings.sip_domain)
+
+    async def set_billing(
+        self, company_id: int, plan: str | None = None, blocked: str | None = None
+    ) -> dict[str, str | None]:
+        """Operator actions: put a company on a plan ("none": outside billing), block it
+        (customer, operator, nonpayment) or unblock it ("none")."""
+        async with self._tx() as conn:
+            await self._company(conn, company_id, lock=True)
+            if plan is not None:
+                if plan != "none" and plan not in resolve(self.settings.catalogue).plans:
+                    raise NotFound(
+                        f"no plan {plan!r} in catalogue {self.settings.catalogue}",
+                        key="no_such_plan",
+                        plan=plan,
+                        plans=", ".join(resolve(self.settings.catalogue).plans),
+                    )
+                await conn.execute(
+                    "UPDATE companies SET plan = $2 WHERE id = $1",
+                    company_id,
+                    None if plan == "none" else plan,
+                )
+            if blocked is not None:
+                if blocked not in BLOCK_REASONS:
+                    raise ValidationError(
+                        f"block reason must be one of {', '.join(BLOCK_REASONS)}",
+                        key="bad_block_reason",
+                    )
+                await conn.execute(
+                    "UPDATE companies SET blocked = $2 WHERE id = $1",
+                    company_id,
+                    None if blocked == "none" else blocked,
+                )
+            r = await conn.fetchrow("SELECT plan, blocked FROM companies WHERE id = $1", company_id)
+            return {"company": str(company_id), "plan": r["plan"], "blocked": r["blocked"]}
 
     async def get_company(self, company_id: int) -> Company:
         async with self._tx() as conn:

@@ -161,3 +161,17 @@ def test_status_without_a_running_service_exits_1(env: dict[str, str], tmp_path:
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
     assert json.loads(r.stdout)["healthy"] is False
+
+
+def test_operator_plans_and_blocks(env: dict[str, str], tmp_path: Path) -> None:
+    cid = str(ok_json(env, tmp_path, "company", "create", "Billed")["id"])
+    assert ok_json(env, tmp_path, "company", "plan", "--company", cid, "midi") == {
+        "company": cid,
+        "plan": "midi",
+        "blocked": None,
+    }
+    blocked = ok_json(env, tmp_path, "company", "block", "--company", cid, "customer")
+    assert blocked["blocked"] == "customer"
+    assert ok_json(env, tmp_path, "company", "block", "--company", cid, "none")["blocked"] is None
+    assert "no plan 'gold'" in fails(env, tmp_path, "company", "plan", "--company", cid, "gold")
+    assert "invalid choice" in fails(env, tmp_path, "company", "block", "--company", cid, "why")

@@ -319,6 +319,17 @@ async def test_inbound_from_trunk_rings_number_target(h: Harness) -> None:
     )
 
 
+async def test_a_blocked_company_neither_calls_nor_is_called(h: Harness) -> None:
+    h.directory.companies[1] = Company(1, "c1.pbx.test", blocked=True)
+    offer = CallOffered(
+        "in-1", "74951234567", "203.0.113.1", "79990001122", CARRIER, None, CARRIER, 5060
+    )
+    await h.feed(device_offer(to="102"), offer)
+    assert not any(c[0] == "originate" for c in h.sig.commands)
+    assert h.sig.commands == [("reject", "c-1", 403), ("reject", "in-1", 480)]
+    assert [(r.company_id, r.hangup_cause) for r in h.records] == [(1, "company_blocked")] * 2
+
+
 async def test_identity_headers_from_another_socket_of_the_edge_host_are_ignored(
     h: Harness,
 ) -> None:

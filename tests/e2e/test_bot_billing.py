@@ -1,0 +1,116 @@
+"""Plans through the real bot and a fake Bot API: an owner on МИНИ adds an eleventh
+employee, is told the limit and the price with a one-tap "add" button, taps it, adds the
+employee and finds the extra on this month's statement (text and CSV); an admin gets the
+same limit without the button; a Russian owner's downgrade is refused with what to
+remove first. Needs PostgreSQL and Redis only, on this test's own port."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from pbx.config import Settings
+from pbx.services.cabinet import Cabinet, Role
+from pbx.services.cabinet import TgUser as CabinetUser
+from tests.support.bot import Chat, bot_settings, running_bot
+from tests.support.fake_telegram import FakeTelegram, TgUser
+
+pytestmark = pytest.mark.e2e
+
+TG_PORT = 27720
+BASE_ID = 2_772_000_000 + (os.getpid() % 100_000) * 10
+
+
+@pytest.fixture
+async def bot_env(
+    pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
+) -> AsyncIterator[tuple[FakeTelegram, Cabinet]]:
+    settings = bot_settings(base_settings, tmp_path / "data", "botbill.test")
+    async with running_bot(pool, TG_PORT, settings) as (tg, _, cabinet):
+        yield tg, cabinet
+
+
+async def test_limit_buy_in_one_tap_and_the_statement(
+    bot_env: tuple[FakeTelegram, Cabinet], pool: asyncpg.Pool
+) -> None:
+    tg, cabinet = bot_env
+    olga_user = TgUser(BASE_ID + 1, "Olga")
+    _, owner = await cabinet.onboard(
+        await cabinet.remember(CabinetUser(olga_user.id, "Olga", None, "en")),
+        "Bill Bot Co",
+        "Europe/Moscow",
+    )
+    for n in range(10):
+        await cabinet.add_employee(owner, f"Person {n}", str(101 + n))
+    olga = Chat(tg, olga_user)
+
+    refused = await olga.say("/employee_add Kirill 111")
+    text = refused.text or ""
+    assert "Your plan МИНИ includes 10 employees" in text and "50.00 RUB" in text, text
+    assert refused.buttons == [("➕ Add employees (×1)", "buy:employees:1")]
+    count = "SELECT count(*) FROM employees WHERE company_id = $1"
+    assert await pool.fetchval(count, owner.company_id) == 10
+
+    await tg.press(olga_user, refused, "buy:employees:1")
+    bought = await olga.reply()
+    assert "employees now 11" in (bought.text or ""), bought.text
+    added = await olga.say("/employee_add Kirill 111")
+    assert "Kirill" in (added.text or "") and await pool.fetchval(count, owner.company_id) == 11
+
+    plan = await olga.say("/plan")
+    text = plan.text or ""
+    assert "Plan МИНИ: 1\u00a0000.00 RUB a month" in text, text
+    assert "employees: 11 / 11 (extra packs: 1)" in text, text
+    assert "Extra employees" in text and "Net " in text, text
+
+    stmt = await olga.say("/statement csv")
+    assert stmt.method == "sendDocument" and stmt.file is not None, stmt
+    rows = list(csv.reader(io.StringIO(stmt.file.data.decode("utf-8-sig"))))
+    by_item = {r[0]: r for r in rows[2:]}
+    assert by_item["Extra employees"][3:5] == ["50.00", "41.67"], rows
+    assert by_item["МИНИ"][4] == "833.33", rows
+    net = sum(float(r[5]) for r in rows[2:-3])  # lines only; money checked as text below
+    assert by_item["Net"][5] == f"{net:.2f}", rows
+
+    # An admin meets the same limit, but buying is the owner's: no button.
+    invite = await cabinet.invite(owner, "101", Role.ADMIN)
+    ann_user = TgUser(BASE_ID + 2, "Ann")
+    await cabinet.join(
+        await cabinet.remember(CabinetUser(ann_user.id, "Ann", None, "en")), invite.token
+    )
+    ann = Chat(tg, ann_user)
+    refused = await ann.say("/employee_add Lena 112")
+    assert "includes 10 employees" in (refused.text or "") and refused.buttons == [], refused
+
+
+async def test_downgrade_refused_in_russian_with_what_to_remove(
+    bot_env: tuple[FakeTelegram, Cabinet],
+) -> None:
+    tg, cabinet = bot_env
+    ivan_user = TgUser(BASE_ID + 3, "Иван", language_code="ru")
+    _, owner = await cabinet.onboard(
+        await cabinet.remember(CabinetUser(ivan_user.id, "Иван", None, "ru")),
+        "Тарифы",
+        "Europe/Moscow",
+    )
+    await cabinet.change_plan(owner, "midi")
+    await cabinet.add_group(owner, "sales", "least_idle")  # included on МИДИ only
+    ivan = Chat(tg, ivan_user)
+    answer = await ivan.say("/plan_change mini")
+    text = answer.text or ""
+    assert "Тариф МИНИ не подходит компании" in text, text
+    assert "group sales использует algorithm_least_idle" in text, text
+    plans = await ivan.say("/plans")
+    assert "✅ МИДИ (midi)" in (plans.text or ""), plans.text
+    assert ("МАКСИ", "plan:set:maxi") in plans.buttons
+    await tg.press(ivan_user, plans, "plan:set:maxi")
+    changed = await ivan.reply()
+    assert "Ваш тариф теперь МАКСИ" in (changed.text or ""), changed.text
+    bad = await ivan.say("/statement 13-2026")
+    assert "ГГГГ-ММ" in (bad.text or ""), bad.text
