@@ -7,7 +7,14 @@ ALTER TABLE companies
     ADD COLUMN plan text,
     -- A block stops calls; seed 001: charged per day unless the reason is non-payment.
     ADD COLUMN blocked text CHECK (blocked IN ('customer', 'operator', 'nonpayment')),
-    ADD COLUMN sms_auto_renew boolean NOT NULL DEFAULT true;
+    ADD COLUMN sms_auto_renew boolean NOT NULL DEFAULT true,
+    -- Concurrent calls per company number the plan (with bought channels) allows; the
+    -- engine answers busy beyond it. NULL: unlimited. Kept by the billing service.
+    ADD COLUMN channels_per_number integer CHECK (channels_per_number > 0),
+    -- SMS alerts a month the plan includes (NULL: not counted) and the size of a pack
+    -- bought when they run out (NULL: none sold); kept by the billing service.
+    ADD COLUMN sms_monthly integer CHECK (sms_monthly >= 0),
+    ADD COLUMN sms_pack integer CHECK (sms_pack > 0);
 
 -- Units bought beyond the plan, in packs of the limit's `step` (recording storage packs
 -- stay in companies.storage_packs, where the storage code adds them when full).

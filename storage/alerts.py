@@ -23,6 +23,7 @@ from pbx.engine.calls import CallRecord
 from pbx.engine.plans import Voicemail
 from pbx.logging import get_logger
 from pbx.services.audio import to_ogg_opus
+from storage.billing import take_sms
 
 log = get_logger(__name__)
 
@@ -61,7 +62,7 @@ async def recipients(
             out.append(Recipient(Channel.TELEGRAM, str(r["tg_id"]), lang))
         if company["alert_email"] and r["email"]:
             out.append(Recipient(Channel.EMAIL, r["email"], lang))
-        if company["alert_sms"] and r["mobile"]:
+        if company["alert_sms"] and r["mobile"] and await take_sms(conn, company_id):
             out.append(Recipient(Channel.SMS, "+" + r["mobile"].lstrip("+"), lang))
     if company["missed_to_owner"] or not out:
         owners = await conn.fetch(

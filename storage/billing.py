@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from pbx.billing.account import Account
+from pbx.billing.account import RETENTION_OPTIONS, Account
 from pbx.billing.catalogue import Catalogue, LimitKind
 from pbx.errors import NotFound
 
@@ -58,6 +58,43 @@ async def account(
         )
     )
     return Account(catalogue, row["plan"], extras, options, row["blocked"])
+
+
+async def apply_caps(conn: asyncpg.Connection, catalogue: Catalogue, company_id: int) -> None:
+    """Bring what the plan sets into the company row, where the engine and the storage
+    read it: recording quota, retention and minutes cap (a retention option sets them),
+    and channels per number."""
+    acc = await account(conn, catalogue, company_id)
+    if acc.plan is None:
+        await conn.execute(
+            """UPDATE companies SET channels_per_number = NULL, sms_monthly = NULL,
+                      sms_pack = NULL WHERE id = $1""",
+            company_id,
+        )
+        return
+    days, minutes = acc.recording_caps()
+    extended = any(o in acc.options for o in RETENTION_OPTIONS)
+    await conn.execute(
+        """UPDATE companies SET storage_quota_mb = coalesce($2, 1048576),
+                  retention_days = CASE WHEN $3::int IS NULL THEN retention_days
+                                        WHEN $6 THEN $3
+                                        ELSE least(retention_days, $3) END,
+                  storage_max_minutes = $4, channels_per_number = $5
+            WHERE id = $1""",
+        company_id,
+        acc.limit(LimitKind.STORAGE_MB).included,
+        days,
+        minutes,
+        acc.allowance(LimitKind.CHANNELS) or None,
+        extended,
+    )
+    sms = acc.limit(LimitKind.SMS)
+    await conn.execute(
+        "UPDATE companies SET sms_monthly = $2, sms_pack = $3 WHERE id = $1",
+        company_id,
+        sms.included,
+        sms.step if sms.sellable else None,
+    )
 
 
 async def set_packs(conn: asyncpg.Connection, company_id: int, kind: LimitKind, packs: int) -> None:
@@ -107,6 +144,53 @@ async def changes(
         until,
     )
     return [Change(r["at"], r["item"], r["quantity"]) for r in rows]
+
+
+async def take_sms(conn: asyncpg.Connection, company_id: int, bought: int = 0) -> bool:
+    """Count one SMS alert against this month's allowance (company time zone), buying
+    a pack when it runs out and auto-renewal is on; False: none left, do not send.
+    `bought` adds packs the owner bought by hand instead (and counts no SMS)."""
+    c = await conn.fetchrow(
+        """SELECT sms_monthly, sms_pack, sms_auto_renew,
+                  date_trunc('month', now() AT TIME ZONE timezone)::date AS month
+             FROM companies WHERE id = $1 FOR NO KEY UPDATE""",
+        company_id,
+    )
+    if c is None or (c["sms_monthly"] is None and not bought):
+        return c is not None
+    row = await conn.fetchrow(
+        """INSERT INTO sms_usage (company_id, month) VALUES ($1, $2)
+           ON CONFLICT (company_id, month) DO UPDATE SET sent = sms_usage.sent
+           RETURNING sent, packs""",
+        company_id,
+        c["month"],
+    )
+    sent, packs = row["sent"], row["packs"] + bought
+    if not bought:
+        allowance = c["sms_monthly"] + packs * (c["sms_pack"] or 0)
+        if sent >= allowance:
+            if not (c["sms_auto_renew"] and c["sms_pack"]):
+                return False
+            packs += 1  # auto-renewal: the next pack, on this month's statement
+        sent += 1
+    await conn.execute(
+        "UPDATE sms_usage SET sent = $3, packs = $4 WHERE company_id = $1 AND month = $2",
+        company_id,
+        c["month"],
+        sent,
+        packs,
+    )
+    return True
+
+
+async def sms_sent(conn: asyncpg.Connection | asyncpg.Pool, company_id: int) -> int:
+    value = await conn.fetchval(
+        """SELECT u.sent FROM sms_usage u JOIN companies c ON c.id = u.company_id
+            WHERE u.company_id = $1
+              AND u.month = date_trunc('month', now() AT TIME ZONE c.timezone)::date""",
+        company_id,
+    )
+    return int(value or 0)
 
 
 async def sms_packs(conn: asyncpg.Connection | asyncpg.Pool, company_id: int, month: date) -> int:

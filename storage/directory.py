@@ -30,6 +30,7 @@ def _did(r: asyncpg.Record) -> Did:
         trunk_id=r["trunk_id"],
         target_ext=r["target_ext"],
         scenario=bool(r.get("scenario", False)),
+        channels=r.get("channels"),
     )
 
 
@@ -65,7 +66,9 @@ class PgDirectory:
         r = await self.pool.fetchrow(
             f"""SELECT id AS did_id, company_id, number, trunk_id, target_ext,
                       (open_target IS NOT NULL OR greeting IS NOT NULL
-                       OR schedule_id IS NOT NULL OR {notice_sql("numbers")}) AS scenario
+                       OR schedule_id IS NOT NULL OR {notice_sql("numbers")}) AS scenario,
+                      (SELECT channels_per_number FROM companies c
+                        WHERE c.id = numbers.company_id) AS channels
                  FROM numbers WHERE number = $1""",
             number,
         )
@@ -84,7 +87,9 @@ class PgDirectory:
 
     async def outbound_route(self, company_id: int) -> tuple[Trunk, Did] | None:
         r = await self.pool.fetchrow(
-            f"""SELECT {_TRUNK_COLS}, n.id AS did_id, n.number, n.trunk_id, n.target_ext
+            f"""SELECT {_TRUNK_COLS}, n.id AS did_id, n.number, n.trunk_id, n.target_ext,
+                       (SELECT channels_per_number FROM companies c
+                         WHERE c.id = t.company_id) AS channels
                   FROM trunks t
                   JOIN numbers n ON n.company_id = t.company_id AND n.trunk_id = t.id
                  WHERE t.company_id = $1 AND t.enabled

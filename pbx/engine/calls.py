@@ -43,7 +43,7 @@ from pbx.engine.records import (
     failure_response,
 )
 from pbx.engine.ringing import Leg, Reach, Ring, RingOutcome, single
-from pbx.engine.routing import Decision, Dial, Inbound, Reject, Router
+from pbx.engine.routing import Decision, Dial, Inbound, Reject, Router, channels_busy
 from pbx.engine.scenario import ScenarioRunner
 from pbx.engine.states import CallState, Result
 from pbx.errors import EngineUnavailable
@@ -196,6 +196,8 @@ class CallManager:
         except Exception as exc:  # a database outage must not leave the caller hanging
             log.error("routing_failed", call_id=offer.call_id, error=repr(exc))
             decision = Reject(503, "Service Unavailable", "routing_error")
+        if not isinstance(decision, Reject) and self._channels_full(call, decision):
+            decision = channels_busy(decision)
         call.decision = decision
         if call.state is CallState.ENDED:
             return  # the caller hung up while we were looking things up
@@ -215,6 +217,20 @@ class CallManager:
             ring = single(key, decision.target, decision.fallback, self.no_answer_timeout)
             await self.start_ring(call, ring, self._dial_over)
         self.live.publish(call)
+
+    def _channels_full(self, call: Call, d: Dial | Inbound) -> bool:
+        """The plan's channels per company number, counted over this node's calls."""
+        if d.channels is None or d.number_id is None:
+            return False
+        busy = sum(
+            1
+            for other in self.calls.values()
+            if other is not call
+            and other.state is not CallState.ENDED
+            and isinstance(other.decision, Dial | Inbound)
+            and other.decision.number_id == d.number_id
+        )
+        return busy >= d.channels
 
     async def _dial_over(self, call: Call, outcome: RingOutcome, last_code: int | None) -> None:
         """A plain call (no scenario) that nobody answered: tell the caller why."""

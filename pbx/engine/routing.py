@@ -59,6 +59,7 @@ class Did:
     trunk_id: int
     target_ext: str | None
     scenario: bool = False  # greeting, schedule or a target other than one extension
+    channels: int | None = None  # concurrent calls the plan allows on it (None: any)
 
 
 class Directory(Protocol):
@@ -105,6 +106,7 @@ class Dial:
     number_id: int | None = None
     # Tried when the target is not registered (forward to mobile when unregistered).
     fallback: Target | None = None
+    channels: int | None = None  # of the company number used (issue 6)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class Inbound:
     caller_name: str | None = None
     direction: Direction = Direction.INBOUND
     caller_employee_id: int | None = None
+    channels: int | None = None
 
     @property
     def company_id(self) -> int:
@@ -126,6 +129,23 @@ class Inbound:
 
 
 Decision = Reject | Dial | Inbound
+
+
+def channels_busy(d: Dial | Inbound) -> Reject:
+    """Every channel of the company number is taken: the caller hears busy."""
+    return Reject(
+        486,
+        "Busy Here",
+        "channels_busy",
+        company_id=d.company_id,
+        direction=d.direction,
+        caller=d.caller,
+        callee=d.callee,
+        caller_employee_id=d.caller_employee_id,
+        trunk_id=d.trunk_id,
+        number_id=d.number_id,
+    )
+
 
 _EXTERNAL = re.compile(r"^\+?[0-9]{5,15}$")
 
@@ -235,6 +255,7 @@ class Router:
             caller_employee_id=caller.employee_id,
             trunk_id=trunk.id,
             number_id=did.id,
+            channels=did.channels,
         )
 
     async def external(self, company_id: int, number: str) -> tuple[Target, Trunk, Did] | None:
@@ -309,6 +330,7 @@ class Router:
                 trunk_id=trunk.id,
                 number_id=did.id,
                 caller_name=offer.from_name,
+                channels=did.channels,
             )
         member = (
             await self.directory.member(did.company_id, did.target_ext) if did.target_ext else None
@@ -329,4 +351,5 @@ class Router:
             callee_employee_id=member.employee_id,
             trunk_id=trunk.id,
             number_id=did.id,
+            channels=did.channels,
         )

@@ -100,7 +100,7 @@ class BillingArea(CabinetBase):
         await conn.execute(
             "UPDATE companies SET plan = $2 WHERE id = $1", company_id, self.catalogue.default_plan
         )
-        await self.apply_plan_caps(conn, company_id)
+        await db.apply_caps(conn, self.catalogue, company_id)
 
     # --- the owner's view ---------------------------------------------------------------
     async def plan_view(self, actor: Actor) -> PlanView:
@@ -110,21 +110,25 @@ class BillingArea(CabinetBase):
             rows = []
             account = limits.account
             if account.plan is not None:
-                for kind, limit in account.plan.limits.items():
-                    rows.append(
-                        LimitRow(
-                            kind,
-                            await limits.used(kind) if kind in USAGE_SQL else None,
-                            account.allowance(kind),
-                            limit.included,
-                            account.extras.get(kind, 0),
-                            limit.step,
-                            limit.extra,
-                        )
-                    )
+                for kind in account.plan.limits:
+                    rows.append(await self._limit_row(conn, limits, kind))
             last = await db.statements(conn, actor.company_id)
         running = await self.statement(actor, None) if account.plan else None
         return PlanView(account, rows, self._options(account), running, last)
+
+    async def _limit_row(
+        self, conn: asyncpg.Connection, limits: Limits, kind: LimitKind
+    ) -> LimitRow:
+        account, limit = limits.account, limits.account.limit(kind)
+        used: int | None = await limits.used(kind) if kind in USAGE_SQL else None
+        allowance, packs = account.allowance(kind), account.extras.get(kind, 0)
+        if kind is LimitKind.SMS and limit.included is not None:
+            # SMS packs are bought for the month (sms_usage), not as monthly extras.
+            today, _ = await self._today(limits.company_id)
+            used = await db.sms_sent(conn, limits.company_id)
+            packs = await db.sms_packs(conn, limits.company_id, this_month(today))
+            allowance = limit.included + packs * limit.step
+        return LimitRow(kind, used, allowance, limit.included, packs, limit.step, limit.extra)
 
     def _options(self, account: Account) -> list[OptionRow]:
         plan = account.plan
@@ -170,8 +174,15 @@ class BillingArea(CabinetBase):
                     plans=", ".join(self.catalogue.plans_allowing(kind, (limit.ceiling or 0) + 1))
                     or "-",
                 )
+            if kind is LimitKind.SMS:  # packs of this month's messages, charged once
+                await db.take_sms(conn, actor.company_id, bought=packs)
+                await self._audit(
+                    conn, actor, actor.company_id, "billing.buy", kind.value, None, packs
+                )
+                return await db.account(conn, self.catalogue, actor.company_id)
             before = account.extras.get(kind, 0)
             await db.set_packs(conn, actor.company_id, kind, before + packs)
+            await db.apply_caps(conn, self.catalogue, actor.company_id)
             await self._audit(
                 conn, actor, actor.company_id, "billing.buy", kind.value, before, before + packs
             )
@@ -203,6 +214,7 @@ class BillingArea(CabinetBase):
                     remove=used - left,
                 )
             await db.set_packs(conn, actor.company_id, kind, before - packs)
+            await db.apply_caps(conn, self.catalogue, actor.company_id)
             await self._audit(
                 conn, actor, actor.company_id, "billing.release", kind.value, before, before - packs
             )
@@ -233,7 +245,7 @@ class BillingArea(CabinetBase):
             if not on and option in SWITCHED_OFF:
                 await conn.execute(SWITCHED_OFF[option], actor.company_id)
             await self._audit(conn, actor, actor.company_id, "billing.option", option, None, on)
-            await self.apply_plan_caps(conn, actor.company_id)
+            await db.apply_caps(conn, self.catalogue, actor.company_id)
             return await db.account(conn, self.catalogue, actor.company_id)
 
     # --- plan change ------------------------------------------------------------------
@@ -279,38 +291,11 @@ class BillingArea(CabinetBase):
             for option in old.options:
                 if new.feature(option).status is Feature.INCLUDED:
                     await db.set_option(conn, actor.company_id, option, False)
-            await self.apply_plan_caps(conn, actor.company_id)
+            await db.apply_caps(conn, self.catalogue, actor.company_id)
             await self._audit(
                 conn, actor, actor.company_id, "billing.plan", "", old.plan_id, plan_id
             )
             return await db.account(conn, self.catalogue, actor.company_id)
-
-    async def apply_plan_caps(self, conn: asyncpg.Connection, company_id: int) -> None:
-        """Bring what the plan sets into the company row: recording storage quota,
-        retention and the minutes cap (extended by the retention options)."""
-        account = await db.account(conn, self.catalogue, company_id)
-        if account.plan is None:
-            return
-        quota = account.limit(LimitKind.STORAGE_MB).included
-        days, minutes = account.recording_caps()
-        await conn.execute(
-            """UPDATE companies SET storage_quota_mb = coalesce($2, 1048576),
-                      retention_days = CASE WHEN $3::int IS NULL THEN retention_days
-                                            ELSE least(retention_days, $3) END,
-                      storage_max_minutes = $4
-                WHERE id = $1""",
-            company_id,
-            quota,
-            days,
-            minutes,
-        )
-        if days is not None:
-            # A retention option switched on lengthens storage to what it sells.
-            await conn.execute(
-                "UPDATE companies SET retention_days = $2 WHERE id = $1 AND retention_days < $2",
-                company_id,
-                days,
-            )
 
     # --- statements -------------------------------------------------------------------
     async def statement(self, actor: Actor, month_text: str | None) -> st.Statement:

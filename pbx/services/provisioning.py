@@ -22,6 +22,7 @@ from pbx.billing.catalogue import resolve
 from pbx.config import Settings
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
+from storage import billing as billing_db
 from storage import companies, employees, numbers, trunks
 from storage.companies import Company
 from storage.employees import Employee
@@ -152,6 +153,7 @@ class Provisioning:
                     company_id,
                     None if plan == "none" else plan,
                 )
+                await billing_db.apply_caps(conn, resolve(self.settings.catalogue), company_id)
             if blocked is not None:
                 if blocked not in BLOCK_REASONS:
                     raise ValidationError(

@@ -17,6 +17,7 @@ from pbx.errors import PbxError, ValidationError
 from pbx.services.billing import DowngradeBlocked
 from pbx.services.cabinet import Actor, Cabinet, Forbidden, Role, TgUser
 from pbx.services.history import CallFilter
+from storage.billing import sms_sent, take_sms
 
 _ids = itertools.count(9_300_001)
 
@@ -238,3 +239,28 @@ async def test_bad_month_and_unknown_names_are_refused(pool: asyncpg.Pool) -> No
         with pytest.raises(PbxError) as e:
             await call
         assert e.value.key == key
+
+
+async def test_sms_are_counted_and_packs_renew(pool: asyncpg.Pool) -> None:
+    cab = cabinet_for(pool, "seed002")
+    boss = await owner(cab)  # Бизнес: 300 SMS a month, packs of 100 at 150
+    cid = boss.company_id
+    async with pool.acquire() as conn:
+        sent = [await take_sms(conn, cid) for _ in range(301)]
+        assert all(sent)  # the 301st bought a pack by itself
+        assert await sms_sent(conn, cid) == 301
+        await conn.execute("UPDATE companies SET sms_auto_renew = false WHERE id = $1", cid)
+        more = [await take_sms(conn, cid) for _ in range(100)]
+        assert more.count(True) == 99 and more[-1] is False  # 400 used up, no renewal
+    view = await cab.plan_view(boss)
+    row = next(r for r in view.limits if r.kind.value == "sms")
+    assert (row.used, row.allowance, row.packs) == (400, 400, 1)
+    await cab.buy(boss, "sms")
+    lines = {ln.item: ln for ln in (await cab.statement(boss, None)).lines}
+    sms = lines["sms:packs"]
+    assert (sms.quantity, sms.days, sms.unit_price, sms.net) == (
+        2,
+        0,
+        Decimal("150.00"),
+        Decimal("300.00"),  # seed 002 lists these without VAT
+    )

@@ -330,6 +330,24 @@ async def test_a_blocked_company_neither_calls_nor_is_called(h: Harness) -> None
     assert [(r.company_id, r.hangup_cause) for r in h.records] == [(1, "company_blocked")] * 2
 
 
+async def test_the_plans_channels_per_number_then_busy(h: Harness) -> None:
+    h.directory.did_ = Did(7, 1, "74951234567", 5, "102", channels=1)
+
+    def offer(call_id: str) -> CallOffered:
+        return CallOffered(
+            call_id, "74951234567", "203.0.113.1", "79990001122", CARRIER, None, CARRIER, 5060
+        )
+
+    await h.feed(offer("in-1"), offer("in-2"))
+    assert ("reject", "in-2", 486) in h.sig.commands
+    assert next(c for c in h.sig.commands if c[0] == "originate")[1] == "in-1"
+    busy = next(r for r in h.records if r.hangup_cause == "channels_busy")
+    assert busy.number_id == 7 and busy.result is Result.BUSY
+    await h.feed(CallerGone("in-1"), offer("in-3"))  # a channel is free again
+    assert ("reject", "in-3", 486) not in h.sig.commands
+    assert [c[1] for c in h.sig.commands if c[0] == "originate"] == ["in-1", "in-3"]
+
+
 async def test_identity_headers_from_another_socket_of_the_edge_host_are_ignored(
     h: Harness,
 ) -> None:

@@ -68,3 +68,4 @@ help-billing =
     /buy LIMIT [PACKS] · /release LIMIT [PACKS] — extras
     /statement [YYYY-MM] [csv|pdf] — a month's statement
 menu-plan = 💼 Plan
+err-bad_block_reason = The block reason is one of: customer, operator, nonpayment, none.

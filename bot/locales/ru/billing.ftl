@@ -68,3 +68,4 @@ help-billing =
     /buy ЛИМИТ [ПАКЕТЫ] · /release ЛИМИТ [ПАКЕТЫ] — докупка
     /statement [ГГГГ-ММ] [csv|pdf] — счёт за месяц
 menu-plan = 💼 Тариф
+err-bad_block_reason = Причина блокировки: customer, operator, nonpayment или none.
