@@ -276,8 +276,13 @@ class BillingArea(CabinetBase):
             for option in sorted(old.options):
                 if new.feature(option).status is Feature.UNAVAILABLE:
                     problems.append(("option", {"option": option}))
+            keep_on: set[str] = set()  # in use and paid on the new plan: stays on, billed
             for feature, what in await features_in_use(conn, actor.company_id):
-                if not moved.has(feature) and new.feature(feature).status is Feature.UNAVAILABLE:
+                if moved.has(feature):
+                    continue
+                if new.feature(feature).status is Feature.PAID:
+                    keep_on.add(feature)
+                else:
                     problems.append(("feature", {"option": feature, "what": what}))
             if problems:
                 raise DowngradeBlocked(new.title, problems)
@@ -291,6 +296,8 @@ class BillingArea(CabinetBase):
             for option in old.options:
                 if new.feature(option).status is Feature.INCLUDED:
                     await db.set_option(conn, actor.company_id, option, False)
+            for option in keep_on:
+                await db.set_option(conn, actor.company_id, option, True)
             await db.apply_caps(conn, self.catalogue, actor.company_id)
             await self._audit(
                 conn, actor, actor.company_id, "billing.plan", "", old.plan_id, plan_id

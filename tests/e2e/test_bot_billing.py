@@ -100,12 +100,14 @@ async def test_downgrade_refused_in_russian_with_what_to_remove(
         "Europe/Moscow",
     )
     await cabinet.change_plan(owner, "midi")
-    await cabinet.add_group(owner, "sales", "least_idle")  # included on МИДИ only
+    await cabinet.buy(owner, "ivr_menus")
+    await cabinet.set_menu(owner, "day", {})
+    await cabinet.set_menu(owner, "night", {})
     ivan = Chat(tg, ivan_user)
-    answer = await ivan.say("/plan_change mini")
+    answer = await ivan.say("/plan_change start_plus")  # one menu and no extras on СТАРТ+
     text = answer.text or ""
-    assert "Тариф МИНИ не подходит компании" in text, text
-    assert "group sales использует algorithm_least_idle" in text, text
+    assert "Тариф СТАРТ+ не подходит компании" in text, text
+    assert "ivr_menus: используется 2, тариф позволяет 1" in text, text
     plans = await ivan.say("/plans")
     assert "✅ МИДИ (midi)" in (plans.text or ""), plans.text
     assert ("МАКСИ", "plan:set:maxi") in plans.buttons

@@ -264,3 +264,13 @@ async def test_sms_are_counted_and_packs_renew(pool: asyncpg.Pool) -> None:
         Decimal("150.00"),
         Decimal("300.00"),  # seed 002 lists these without VAT
     )
+
+
+async def test_a_downgrade_keeps_a_used_feature_on_as_a_paid_option(pool: asyncpg.Pool) -> None:
+    cab = cabinet_for(pool, "seed000")
+    boss = await owner(cab, "midi")
+    await cab.add_group(boss, "sales", "cumulative")  # by position: included on МИДИ
+    account = await cab.change_plan(boss, "mini")  # 250 a month on МИНИ
+    assert account.options == frozenset({"algorithm_cumulative"})
+    lines = {ln.item for ln in (await cab.statement(boss, None)).lines}
+    assert "option:algorithm_cumulative" in lines
