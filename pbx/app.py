@@ -59,7 +59,9 @@ class Service:
 
     async def start(self) -> None:
         s = self.settings
-        resolve(s.catalogue)  # a broken plan catalogue stops the start, naming its line
+        # A broken plan catalogue stops the start, naming its line.
+        if s.signup_plan not in ("", "none", *resolve(s.catalogue).plans):
+            raise PbxError(f"PBX_SIGNUP_PLAN={s.signup_plan!r} is not a plan of {s.catalogue}")
         await asyncio.to_thread(ensure_services, s)
         self.pool = await create_pool(s.dsn, max_size=20)
         async with self.pool.acquire() as conn:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # The plan catalogue offered: a preset (seed000, seed001, seed002) or a YAML path;
     # validated at start-up.
     catalogue: str = "seed000"
+    # Where a company signing up in the bot starts: "" the catalogue's default plan,
+    # a plan id, or "none" (outside billing: nothing limited or charged).
+    signup_plan: str = ""
     link_secret: str | None = None  # signs download links; derived from telegram_token when unset
 
     telegram_token: str | None = None

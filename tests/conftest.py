@@ -14,6 +14,9 @@ from pbx.infra import ensure_services
 from storage.db import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+# Companies the tests sign up are outside billing unless a test puts them on a plan
+# (tests/*/test_*billing*.py do); subprocesses inherit this too.
+os.environ["PBX_SIGNUP_PLAN"] = "none"
 TEST_DB = f"pbx_test_{os.getpid()}"
 
 

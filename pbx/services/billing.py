@@ -96,10 +96,18 @@ class BillingArea(CabinetBase):
         return datetime.now(ZoneInfo(tz)).date(), tz
 
     async def start_plan(self, conn: asyncpg.Connection, company_id: int) -> None:
-        """A company signing up starts on the catalogue's default plan."""
-        await conn.execute(
-            "UPDATE companies SET plan = $2 WHERE id = $1", company_id, self.catalogue.default_plan
-        )
+        """A company signing up starts on the installation's sign-up plan."""
+        plan = self.settings.signup_plan or self.catalogue.default_plan
+        if plan == "none":
+            return
+        if plan not in self.catalogue.plans:
+            raise NotFound(
+                f"PBX_SIGNUP_PLAN={plan!r} is not a plan of {self.catalogue.catalogue}",
+                key="no_such_plan",
+                plan=plan,
+                plans=", ".join(self.catalogue.plans),
+            )
+        await conn.execute("UPDATE companies SET plan = $2 WHERE id = $1", company_id, plan)
         await db.apply_caps(conn, self.catalogue, company_id)
 
     # --- the owner's view ---------------------------------------------------------------

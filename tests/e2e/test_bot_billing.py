@@ -32,6 +32,7 @@ async def bot_env(
     pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeTelegram, Cabinet]]:
     settings = bot_settings(base_settings, tmp_path / "data", "botbill.test")
+    settings = settings.model_copy(update={"signup_plan": ""})  # the catalogue's МИНИ
     async with running_bot(pool, TG_PORT, settings) as (tg, _, cabinet):
         yield tg, cabinet
 

@@ -23,7 +23,7 @@ _ids = itertools.count(9_300_001)
 
 
 def cabinet_for(pool: asyncpg.Pool, catalogue: str) -> Cabinet:
-    return Cabinet(pool, Settings(sip_domain="bill.test", catalogue=catalogue))
+    return Cabinet(pool, Settings(sip_domain="bill.test", catalogue=catalogue, signup_plan=""))
 
 
 async def owner(cabinet: Cabinet, plan: str | None = None) -> Actor:
