@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from pbx.billing.catalogue import LimitKind
 from pbx.billing.limits import Limits
 from pbx.errors import NotFound, ValidationError
 from pbx.services import validation as v
@@ -224,13 +225,13 @@ class RecordingArea(CabinetBase):
                 columns["storage_auto_pack"] = flag(raw)
             elif key == "retention":
                 columns["retention_days"] = number_in(raw, 1, 366, "retention")
-                await self._within_plan_retention(actor, columns["retention_days"])
             else:
                 raise unknown_option(key, "packs auto_pack retention")
-        now = datetime.now(UTC)
         before = await self.pool.fetchval(
             "SELECT storage_packs FROM companies WHERE id = $1", actor.company_id
         )
+        await self._within_plan(actor, columns, before)
+        now = datetime.now(UTC)
         await self._update_company(actor, "storage.set", columns)
         packs = columns.get("storage_packs", before)
         if packs != before:  # dated, for the statement (issue 6)
@@ -240,11 +241,28 @@ class RecordingArea(CabinetBase):
             await self._store().enforce_quota(actor.company_id, now)
         return await self.storage(actor)
 
-    async def _within_plan_retention(self, actor: Actor, days: int) -> None:
+    async def _within_plan(self, actor: Actor, columns: dict[str, Any], packs_before: int) -> None:
+        """On a plan, storage packs are extras (the owner buys them, where the plan sells
+        them) and retention stays within what the plan keeps."""
         async with self.pool.acquire() as conn:
             account = await billing_db.account(conn, self.catalogue, actor.company_id)
+        if not account.billed:
+            return
+        packs = columns.get("storage_packs", packs_before)
+        if packs > packs_before:
+            require(actor, Perm.MANAGE_BILLING)
+            left = account.packs_left(LimitKind.STORAGE_MB)
+            if not account.limit(LimitKind.STORAGE_MB).sellable or (
+                left is not None and packs - packs_before > left
+            ):
+                raise ValidationError(
+                    "your plan sells no more recording storage packs",
+                    key="nothing_to_buy",
+                    kind=LimitKind.STORAGE_MB.value,
+                )
         most, _ = account.recording_caps()
-        if most is not None and days > most:
+        days = columns.get("retention_days")
+        if most is not None and days is not None and days > most:
             raise ValidationError(
                 f"your plan keeps recordings at most {most} days",
                 key="retention_over_plan",

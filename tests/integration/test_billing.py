@@ -11,6 +11,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
+from pbx.billing.catalogue import LimitKind
 from pbx.billing.limits import FeatureUnavailable, LimitReached
 from pbx.config import Settings
 from pbx.errors import PbxError, ValidationError
@@ -274,3 +275,29 @@ async def test_a_downgrade_keeps_a_used_feature_on_as_a_paid_option(pool: asyncp
     assert account.options == frozenset({"algorithm_cumulative"})
     lines = {ln.item for ln in (await cab.statement(boss, None)).lines}
     assert "option:algorithm_cumulative" in lines
+
+
+async def test_storage_packs_and_retention_follow_the_plan(pool: asyncpg.Pool) -> None:
+    cab = cabinet_for(pool, "seed001")
+    boss = await owner(cab)  # Минимальный: 1 GB, +5 GB packs at 300
+    await cab.set_storage(boss, {"packs": "1"})
+    lines = {ln.item: ln for ln in (await cab.statement(boss, None)).lines}
+    assert lines["extra:storage_mb"].unit_price == Decimal("300.00")
+    storage = (await cab.plan_view(boss)).account.allowance(LimitKind.STORAGE_MB)
+    assert storage == 1024 + 5120
+
+    cab0 = cabinet_for(pool, "seed000")
+    mini = await owner(cab0)  # МИНИ: 3 days, 1500 minutes, no storage packs sold
+    row = "SELECT retention_days, storage_max_minutes FROM companies WHERE id = $1"
+    assert tuple(await pool.fetchrow(row, mini.company_id)) == (3, 1500)
+    with pytest.raises(ValidationError) as e:
+        await cab0.set_storage(mini, {"packs": "1"})
+    assert e.value.key == "nothing_to_buy"
+    with pytest.raises(ValidationError) as long:
+        await cab0.set_storage(mini, {"retention": "5"})
+    assert long.value.key == "retention_over_plan" and long.value.params["most"] == 3
+    await cab0.set_option(mini, "retention_14d", True)
+    assert tuple(await pool.fetchrow(row, mini.company_id)) == (14, 7000)
+    await cab0.set_storage(mini, {"retention": "10"})
+    await cab0.set_option(mini, "retention_14d", False)
+    assert tuple(await pool.fetchrow(row, mini.company_id)) == (3, 1500)
