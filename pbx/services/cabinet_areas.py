@@ -161,6 +161,8 @@ class SelfServiceArea(CabinetBase):
             )
         number = v.normalize_number(mobile, "mobile number") if mobile else None
         async with self._tx() as conn:
+            if mode == "unregistered":  # conditional: the seeds' "smart" forwarding
+                (await self._limits(conn, actor.company_id)).feature("smart_forwarding")
             row = await conn.fetchrow(
                 "SELECT forward_mode, mobile FROM employees WHERE company_id = $1 AND id = $2 FOR UPDATE",
                 actor.company_id,

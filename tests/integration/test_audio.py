@@ -337,3 +337,34 @@ async def test_system_prompts_are_made_ready_once(tmp_path: Path) -> None:
     assert await engine_base(1, None, "goodbye", "de", settings) == (
         settings.data_dir / "media" / "system" / "en" / "goodbye"
     )
+
+
+async def test_melody_storage_is_limited_by_the_plan(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """СТАРТ+ (seed 000) stores 5 MB of melodies, +5 MB for 50 a month."""
+    settings = settings_for(tmp_path, signup_plan="start_plus")
+    cabinet = Cabinet(pool, settings)
+    n = next(_ids)
+    user = await cabinet.remember(TgUser(n, f"Owner{n}", None, "en"))
+    _, owner = await cabinet.onboard(user, f"Melody Co {n}", "Europe/Moscow")
+    service = AudioService(pool, settings)
+    data = await make_tone(tmp_path, "ogg", 1.0)
+    first = await service.add(owner, AudioKind.MOH, "first", data, "first.ogg")
+    # Fill the rest of the 5 MB as if earlier melodies took it.
+    await pool.execute(
+        "UPDATE audio_files SET size_bytes = $2 WHERE id = $1",
+        first.id,
+        5 * 1024 * 1024 - 1000,
+    )
+    with pytest.raises(ValidationError) as e:
+        await service.add(owner, AudioKind.MOH, "second", data, "second.ogg")
+    assert e.value.key == "limit_buy"
+    assert (e.value.params["kind"], e.value.params["price"], e.value.params["step"]) == (
+        "melody_storage_mb",
+        "50.00",
+        5,
+    )
+    assert await rows_of(pool, owner.company_id) == 1
+    assert len(stored_files(settings, owner.company_id)) == 4  # only the first's files
+    await cabinet.buy(owner, "melody_storage_mb")
+    await service.add(owner, AudioKind.MOH, "second", data, "second.ogg")
+    assert await rows_of(pool, owner.company_id) == 2

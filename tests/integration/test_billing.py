@@ -301,3 +301,19 @@ async def test_storage_packs_and_retention_follow_the_plan(pool: asyncpg.Pool) -
     await cab0.set_storage(mini, {"retention": "10"})
     await cab0.set_option(mini, "retention_14d", False)
     assert tuple(await pool.fetchrow(row, mini.company_id)) == (3, 1500)
+
+
+async def test_conditional_forwarding_is_the_smart_forwarding_option(pool: asyncpg.Pool) -> None:
+    cab = cabinet_for(pool, "seed001")
+    boss = await owner(cab)
+    await staff(cab, boss, 1)
+    ext = (await cab.list_employees(boss))[0].ext
+    n = next(_ids)
+    inv = await cab.invite(boss, ext)
+    anna = await cab.join(await cab.remember(TgUser(n, "Anna", None, "en")), inv.token)
+    await cab.set_forward(anna, "always", "+79161234567")  # plain forwarding: included
+    with pytest.raises(FeatureUnavailable) as e:
+        await cab.set_forward(anna, "unregistered")
+    assert e.value.params["price"] == "300.00"
+    await cab.set_option(boss, "smart_forwarding", True)
+    assert await cab.set_forward(anna, "unregistered") == "79161234567"
