@@ -278,7 +278,17 @@ class BillingArea(CabinetBase):
                 limit = new.limit(kind)
                 ceiling = limit.ceiling
                 if ceiling is not None and used > ceiling:
-                    problems.append(("limit", {"kind": kind.value, "used": used, "most": ceiling}))
+                    problems.append(
+                        (
+                            "limit",
+                            {
+                                "kind": kind.value,
+                                "used": used,
+                                "most": ceiling,
+                                "remove": used - ceiling,
+                            },
+                        )
+                    )
                 elif limit.included is not None and used > limit.included:
                     packs[kind] = -(-(used - limit.included) // limit.step)
             for option in sorted(old.options):

@@ -4,6 +4,8 @@ changes count from the day they happen, and VAT is charged once on the net total
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from pbx.billing.catalogue import presets
 from pbx.billing.money import kopecks, net_of, per_day
 from pbx.billing.statement import build, month_days
+from pbx.services.statement_export import to_csv, to_pdf
 
 CAT = presets()["seed000"]
 VAT = CAT.vat_percent
@@ -111,3 +114,22 @@ def test_running_total_counts_days_so_far(month: date, today: int) -> None:
     s = build(CAT, history, month, "Europe/Moscow", through=month.replace(day=today))
     (line,) = s.lines
     assert line.days == today and s.through.day == today
+
+
+def test_exports_carry_the_same_figures() -> None:
+    month = date(2026, 11, 1)
+    history = [
+        Ch(datetime(2026, 10, 1, tzinfo=UTC), "plan:mini", 1),
+        Ch(at(month, 21), "extra:employees", 2),
+    ]
+    s = build(CAT, history, month, "Europe/Moscow")
+    rows = list(csv.reader(io.StringIO(to_csv(s, "ru").decode("utf-8-sig"))))
+    assert rows[1] == ["Услуга", "Кол-во", "Дней", "Цена", "Цена без НДС", "Без НДС"]
+    assert rows[2] == ["МИНИ", "1", "30/30", "1000.00", "833.33", "833.33"]
+    # 2 × 41.67 for the 10 days from the 21st: 83.34 × 10 / 30 = 27.78
+    assert rows[3] == ["Дополнительные сотрудники", "2", "10/30", "50.00", "41.67", "27.78"]
+    assert [r[5] for r in rows[4:]] == ["861.11", "172.22", "1033.33"]
+    pdf = to_pdf(s, "ru", "Счёт")
+    assert (
+        pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
+    )
