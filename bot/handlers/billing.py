@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
@@ -39,11 +41,29 @@ def render_statement(tr: Translator, s: Statement, currency: str) -> list[str]:
         lines.append(f"• {name}{qty} {days} — {amount(ln.net)}")
     if not s.lines:
         lines.append(tr("bill-nothing"))
+    if s.changes:
+        lines.append(tr("bill-history"))
+        tz = ZoneInfo(s.timezone)
+        for c in s.changes:
+            lines.append(
+                f"• {c.at.astimezone(tz):%d.%m %H:%M} — {_change_text(tr, c.item, c.quantity)}"
+            )
     t = s.total
     lines.append(
         tr("bill-total", net=amount(t.net), vat=amount(t.vat), gross=amount(t.gross), cur=currency)
     )
     return lines
+
+
+def _change_text(tr: Translator, item: str, quantity: int) -> str:
+    kind, _, name = item.partition(":")
+    if kind == "plan":
+        return tr("bill-ch-plan", plan=name) if quantity else tr("bill-ch-plan-off", plan=name)
+    if kind == "extra":
+        return tr("bill-ch-extra", name=tr(f"limit-{name}"), packs=quantity)
+    if kind == "option":
+        return tr("bill-ch-option", option=name, on="on" if quantity else "off")
+    return tr("bill-ch-block", reason=name) if quantity else tr("bill-ch-unblock")
 
 
 def render_plan(tr: Translator, view: PlanView) -> list[str]:

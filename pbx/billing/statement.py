@@ -99,6 +99,9 @@ class Statement:
     through: date  # the last day counted (the month's last day once closed)
     lines: list[Line]
     total: Total
+    # The month's history, dated: plan changes, extras, options, blocks.
+    changes: tuple[ChangeLike, ...] = ()
+    timezone: str = "UTC"  # the company's, for dates
 
 
 def month_days(month: date) -> int:
@@ -170,7 +173,10 @@ def build(
                 unit_net * sms_packs,
             )
         )
-    return Statement(month, dim, last, lines, total((ln.net for ln in lines), vat))
+    first = datetime.combine(month, time(), tz)
+    end = datetime.combine(last + timedelta(days=1), time(), tz)
+    dated = tuple(c for c in changes if first <= c.at < end)
+    return Statement(month, dim, last, lines, total((ln.net for ln in lines), vat), dated, timezone)
 
 
 def _charges(

@@ -4,7 +4,7 @@ changes with downgrade checks, and statements. Limits themselves are checked by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -329,7 +329,18 @@ class BillingArea(CabinetBase):
         month = parse_month(month_text, today)
         stored = await db.statement(self.pool, actor.company_id, month)
         if stored is not None:
-            return _from_stored(stored)
+            frozen = _from_stored(stored)
+            start = datetime.combine(month, datetime.min.time(), ZoneInfo(tz))
+            history = await db.changes(self.pool, actor.company_id, start + st.timedelta(days=40))
+            return replace(
+                frozen,
+                timezone=tz,
+                changes=tuple(
+                    c
+                    for c in history
+                    if start <= c.at and c.at.astimezone(ZoneInfo(tz)).date() <= frozen.through
+                ),
+            )
         return await self._compute(actor.company_id, month, tz, today)
 
     async def _compute(self, company_id: int, month: date, tz: str, today: date) -> st.Statement:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from pbx.billing.statement import Statement
 
 HEADERS = {
     "en": ("Item", "Quantity", "Days", "Unit price", "Unit net", "Net", "VAT", "Total"),
     "ru": ("Услуга", "Кол-во", "Дней", "Цена", "Цена без НДС", "Без НДС", "НДС", "Итого"),
+}
+HISTORY = {
+    "en": ("History", "When", "Item", "Quantity"),
+    "ru": ("История", "Когда", "Что", "Кол-во"),
 }
 
 
@@ -46,6 +51,12 @@ def to_csv(s: Statement, lang: str) -> bytes:
     writer = csv.writer(buf)
     writer.writerow([f"{s.month:%Y-%m}", f"through {s.through:%Y-%m-%d}"])
     writer.writerows(rows(s, lang))
+    if s.changes:
+        title, *head = HISTORY.get(lang, HISTORY["en"])
+        writer.writerows([[], [title], head])
+        tz = ZoneInfo(s.timezone)
+        for c in s.changes:
+            writer.writerow([f"{c.at.astimezone(tz):%Y-%m-%d %H:%M}", c.item, c.quantity])
     return buf.getvalue().encode("utf-8-sig")  # Excel reads UTF-8 with a BOM
 
 

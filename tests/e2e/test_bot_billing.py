@@ -69,6 +69,7 @@ async def test_limit_buy_in_one_tap_and_the_statement(
     assert "Plan МИНИ: 1\u00a0000.00 RUB a month" in text, text
     assert "employees: 11 / 11 (extra packs: 1)" in text, text
     assert "Extra employees" in text and "Net " in text, text
+    assert "Changes this month:" in text and "— employees: 1 extra pack(s)" in text, text
 
     stmt = await olga.say("/statement csv")
     assert stmt.method == "sendDocument" and stmt.file is not None, stmt

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -223,6 +224,10 @@ async def test_closed_month_is_charged_per_day_for_a_customer_block(pool: asyncp
     assert (line.item, line.days, line.unit_net) == ("plan:minimal", 20, Decimal("658.33"))
     assert line.net == Decimal("438.89")  # 658.33 × 20 / 30
     assert (s.total.vat, s.total.gross) == (Decimal("87.78"), Decimal("526.67"))
+    dated = [
+        (c.at.astimezone(ZoneInfo("Europe/Moscow")).day, c.item, c.quantity) for c in s.changes
+    ]
+    assert dated == [(1, "plan:minimal", 1), (11, "block:customer", 1), (21, "block:customer", 0)]
     assert await cab.close_months(datetime(2026, 12, 1, 10, tzinfo=UTC)) == 0  # once
 
 

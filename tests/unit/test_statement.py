@@ -128,7 +128,12 @@ def test_exports_carry_the_same_figures() -> None:
     assert rows[2] == ["МИНИ", "1", "30/30", "1000.00", "833.33", "833.33"]
     # 2 × 41.67 for the 10 days from the 21st: 83.34 × 10 / 30 = 27.78
     assert rows[3] == ["Дополнительные сотрудники", "2", "10/30", "50.00", "41.67", "27.78"]
-    assert [r[5] for r in rows[4:]] == ["861.11", "172.22", "1033.33"]
+    assert [r[5] for r in rows[4:7]] == ["861.11", "172.22", "1033.33"]
+    assert rows[8:] == [
+        ["История"],
+        ["Когда", "Что", "Кол-во"],
+        ["2026-11-21 00:00", "extra:employees", "2"],
+    ]
     pdf = to_pdf(s, "ru", "Счёт")
     assert (
         pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1

@@ -69,3 +69,10 @@ help-billing =
     /statement [YYYY-MM] [csv|pdf] — a month's statement
 menu-plan = 💼 Plan
 err-bad_block_reason = The block reason is one of: customer, operator, nonpayment, none.
+bill-history = Changes this month:
+bill-ch-plan = plan { $plan }
+bill-ch-plan-off = left plan { $plan }
+bill-ch-extra = { $name }: { $packs } extra pack(s)
+bill-ch-option = option { $option } { $on }
+bill-ch-block = blocked ({ $reason })
+bill-ch-unblock = unblocked

@@ -69,3 +69,13 @@ help-billing =
     /statement [ГГГГ-ММ] [csv|pdf] — счёт за месяц
 menu-plan = 💼 Тариф
 err-bad_block_reason = Причина блокировки: customer, operator, nonpayment или none.
+bill-history = Изменения за месяц:
+bill-ch-plan = тариф { $plan }
+bill-ch-plan-off = тариф { $plan } отключён
+bill-ch-extra = { $name }: докуплено пакетов { $packs }
+bill-ch-option = опция { $option } { $on ->
+    [on] включена
+   *[off] выключена
+}
+bill-ch-block = блокировка ({ $reason })
+bill-ch-unblock = блокировка снята
