@@ -73,7 +73,10 @@ async def test_limit_buy_in_one_tap_and_the_statement(
 
     stmt = await olga.say("/statement csv")
     assert stmt.method == "sendDocument" and stmt.file is not None, stmt
-    rows = list(csv.reader(io.StringIO(stmt.file.data.decode("utf-8-sig"))))
+    every = list(csv.reader(io.StringIO(stmt.file.data.decode("utf-8-sig"))))
+    rows = every[: every.index([])]  # the money part; the history follows a blank row
+    assert every[every.index([]) + 1] == ["History"], every
+    assert any(r[1:] == ["extra:employees", "1"] for r in every), every
     by_item = {r[0]: r for r in rows[2:]}
     assert by_item["Extra employees"][3:5] == ["50.00", "41.67"], rows
     assert by_item["МИНИ"][4] == "833.33", rows
