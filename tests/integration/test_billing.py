@@ -65,7 +65,9 @@ async def test_mini_offers_the_eleventh_employee_and_bills_it(pool: asyncpg.Pool
     # Net = listed / 1.2 to kopecks, per day charged (today counts).
     assert items["plan:mini"].unit_net == Decimal("833.33")
     assert items["extra:employees"].unit_net == Decimal("41.67")
-    days = s.through.day
+    # The company signed up today: charged from the day of its plan change to today.
+    began = next(c.at for c in s.changes if c.item == "plan:mini")
+    days = (s.through - began.astimezone(ZoneInfo(s.timezone)).date()).days + 1
     assert items["plan:mini"].days == days
     expected = (Decimal("833.33") * days / s.days_in_month).quantize(Decimal("0.01"))
     assert items["plan:mini"].net == expected
