@@ -26,6 +26,9 @@ MONEY_PERM = Perm.MANAGE_BILLING
 SWITCHED_OFF = {
     "recording": "UPDATE companies SET recording_mode = 'off' WHERE id = $1",
     "queue_callback": "UPDATE queues SET callback = false WHERE company_id = $1",
+    # Without the option a conditional forward would keep working unpaid: back to the phone.
+    "smart_forwarding": "UPDATE employees SET forward_mode = 'off'"
+    " WHERE company_id = $1 AND forward_mode = 'unregistered'",
 }
 
 

@@ -324,3 +324,10 @@ async def test_conditional_forwarding_is_the_smart_forwarding_option(pool: async
     assert e.value.params["price"] == "300.00"
     await cab.set_option(boss, "smart_forwarding", True)
     assert await cab.set_forward(anna, "unregistered") == "79161234567"
+    await cab.set_option(boss, "smart_forwarding", False)  # the conditional forward stops
+    assert (
+        await pool.fetchval(
+            "SELECT forward_mode FROM employees WHERE company_id = $1", boss.company_id
+        )
+        == "off"
+    )
