@@ -272,3 +272,46 @@ async def test_forged_identity_sent_straight_to_the_engine_is_refused(
         assert ended["last_status_code"] == 403
         with pytest.raises(TimeoutError):
             await office.phones["102"].wait_incoming(timeout=0.5)
+
+
+async def test_the_plans_channels_per_number_busy_the_next_caller(
+    pbx: Service, office: Office, carrier: Phone, tmp_path: Path
+) -> None:
+    """A number whose plan allows one channel: a second caller hears busy while the
+    first rings, and gets through once the channel is free."""
+    assert pbx.pool is not None
+    pool, b = pbx.pool, office.phones["102"]
+    # What apply_caps writes for a plan of one channel per number (presets have 10+).
+    await pool.execute(
+        "UPDATE companies SET channels_per_number = 1 WHERE id = $1", office.company_id
+    )
+    try:
+        async with Phone(port=25191, name="79990003344", host=CARRIER_IP) as second:
+            b.mark(), carrier.mark()
+            await carrier.call(f"sip:74951234567@127.0.0.1:{ENGINE_PORT}")
+            await b.wait_incoming()
+            await carrier.wait_state("EARLY")
+            first_leg = b.current_call_id
+
+            await second.call(f"sip:74951234567@127.0.0.1:{ENGINE_PORT}")
+            ended = await second.wait_state("DISCONNECTED")
+            assert ended["last_status_code"] == 486
+            assert second.current_call_id
+            rec = await call_record(pool, office.company_id, second.current_call_id)
+            assert (rec["result"], rec["hangup_cause"]) == ("busy", "channels_busy"), rec
+
+            await carrier.hangup()  # the channel frees
+            await b.wait_state("DISCONNECTED", call_id=first_leg)
+            b.mark()
+            await second.call(f"sip:74951234567@127.0.0.1:{ENGINE_PORT}")
+            incoming = await b.wait_incoming()
+            assert "79990003344" in incoming["from"]
+            await b.answer()
+            await second.wait_state("CONFIRMED")
+            await talk(second, b, tmp_path)
+            await b.hangup()
+            await second.wait_state("DISCONNECTED")
+    finally:
+        await pool.execute(
+            "UPDATE companies SET channels_per_number = NULL WHERE id = $1", office.company_id
+        )
