@@ -29,6 +29,7 @@ from pbx.logging import get_logger, setup_logging
 from pbx.services.export import add_export_routes
 from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
+from storage.channels import LEASE, RedisChannelLeases
 from storage.db import create_pool, migrate
 from storage.directory import PgDirectory
 from storage.live import RedisLiveBoard
@@ -118,12 +119,14 @@ class Service:
             queue_store=RedisQueueStore(self.redis) if self.redis is not None else None,
             recording=RecordingStore(self.pool, s.data_dir),
             live=RedisLiveBoard(self.redis) if self.redis is not None else None,
+            channels=RedisChannelLeases(self.redis) if self.redis is not None else None,
         )
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()
         self._background(self._listen_events())
         self._background(self._serve_dial_requests())
         self._background(self._dispatch_callbacks())
+        self._background(self._every(LEASE / 3, "channel_renew", self.calls.channels.renew))
         self._background(self._every(RETENTION_PERIOD, "retention_sweep", self._sweep_retention))
         self._background(self._every(RETENTION_PERIOD, "statements_close", self._close_statements))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pbx.engine.channels import ChannelGate, ChannelLeases
 from pbx.engine.dialout import A_LEG, DialOutRunner, DialOutState
 from pbx.engine.events import (
     CalleeGone,
@@ -99,6 +100,7 @@ class CallManager:
         queue_store: QueueStore | None = None,
         recording: RecordingPolicy | None = None,
         live: LiveBoard | None = None,
+        channels: ChannelLeases | None = None,
     ) -> None:
         self.signalling = signalling
         self.router = router
@@ -113,6 +115,7 @@ class CallManager:
         self.dialout = DialOutRunner(self)
         self.recorder = CallRecorder(self, recording)
         self.live = LivePublisher(live)
+        self.channels = ChannelGate(channels)
         self.calls: dict[str, Call] = {}
         self.engine_dead: str | None = None
         # Set when the service is stopping: hang-ups that follow are ours, not the users'.
@@ -196,10 +199,11 @@ class CallManager:
         except Exception as exc:  # a database outage must not leave the caller hanging
             log.error("routing_failed", call_id=offer.call_id, error=repr(exc))
             decision = Reject(503, "Service Unavailable", "routing_error")
-        if not isinstance(decision, Reject) and self._channels_full(call, decision):
+        if not isinstance(decision, Reject) and not await self._channel(call, decision):
             decision = channels_busy(decision)
         call.decision = decision
         if call.state is CallState.ENDED:
+            await self.channels.release(offer.call_id)
             return  # the caller hung up while we were looking things up
         if isinstance(decision, Reject):
             await self.command(
@@ -218,11 +222,11 @@ class CallManager:
             await self.start_ring(call, ring, self._dial_over)
         self.live.publish(call)
 
-    def _channels_full(self, call: Call, d: Dial | Inbound) -> bool:
-        """The plan's channels per company number, counted over this node's calls."""
+    async def _channel(self, call: Call, d: Dial | Inbound) -> bool:
+        """A channel of the company number, within the plan's count (pbx.engine.channels)."""
         if d.channels is None or d.number_id is None:
-            return False
-        busy = sum(
+            return True
+        here = sum(
             1
             for other in self.calls.values()
             if other is not call
@@ -230,7 +234,7 @@ class CallManager:
             and isinstance(other.decision, Dial | Inbound)
             and other.decision.number_id == d.number_id
         )
-        return busy >= d.channels
+        return await self.channels.admit(call.offer.call_id, d.number_id, d.channels, here)
 
     async def _dial_over(self, call: Call, outcome: RingOutcome, last_code: int | None) -> None:
         """A plain call (no scenario) that nobody answered: tell the caller why."""
@@ -422,6 +426,7 @@ class CallManager:
         self._cancel_ring_timers(call)
         self.calls.pop(call.offer.call_id, None)
         self.live.publish(call)  # off the board
+        await self.channels.release(call.offer.call_id)
         if was_answered:
             await self._mark_busy(call, False)
         try:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,6 +17,7 @@ from pbx.services import Provisioning, SipCredentials
 from pbx.services.cabinet import Actor, Cabinet, TgUser
 from tests.conftest import ROOT
 from tests.support.phone import Phone
+from tests.support.wait import eventually
 
 EDGE_PORT = 25060
 ENGINE_PORT = 25070
@@ -26,8 +25,6 @@ HTTP_PORT = 25081
 CARRIER_IP = "127.0.0.2"
 NO_ANSWER = 3.0
 E2E_REDIS_DB = 1
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -118,18 +115,6 @@ async def office_owner(pbx: Service, office: Office, tg_id: int) -> tuple[Cabine
     owner = await cabinet.actor(tg_id)
     assert owner is not None
     return cabinet, owner
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:
-    """Wait for a condition that has no event of its own (a database row), bounded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def call_record(pool: asyncpg.Pool, company_id: int, sip_call_id: str) -> dict[str, Any]:

@@ -137,6 +137,7 @@ class Harness:
         queues: Any = None,
         recording: Any = None,
         live: Any = None,
+        channels: Any = None,
     ) -> None:
         self.clock = FakeClock()
         self.sig = FakeSignalling()
@@ -157,6 +158,7 @@ class Harness:
             queue_store=queues,
             recording=recording,
             live=live,
+            channels=channels,
         )
 
     async def tick(self, seconds: float) -> None:
