@@ -13,8 +13,21 @@ _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x7067_6278
 
 
+class _PooledConnection(asyncpg.Connection):
+    """Skips the reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) on every
+    release: it doubled the round trips of each one-query pool call on the call path.
+    Safe because nothing leaves session state on a pooled connection: settings are
+    SET LOCAL, advisory locks are transaction-scoped or released by their holder, the
+    one LISTEN is removed by its owner; an open transaction is still rolled back."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, connection_class=_PooledConnection
+    )
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
