@@ -26,6 +26,7 @@ from sippy.SipLogger import SipLogger
 from sippy.SipRegistrationAgent import SipRegistrationAgent
 from sippy.SipTransactionManager import SipTransactionManager
 from sippy.SipURL import SipURL
+from sippy.Udp_server import Udp_server, Udp_server_opts
 
 from pbx.engine.events import (
     CallOffered,
@@ -63,6 +64,17 @@ def _lowercase_transport_params() -> None:
 
     SipURL.__init__ = init  # type: ignore[method-assign]
     SipURL._pbx_patched = True  # type: ignore[attr-defined]
+
+
+class _InOrderUdpOpts(Udp_server_opts):
+    # sippy's default of 3 sender and 3 receiver threads per socket reorders datagrams:
+    # under load a caller got 200 OK before the 180 sent just ahead of it (a strict peer
+    # fails the call). One thread each keeps the order; the loop is not the bottleneck.
+    nworkers = 1
+
+
+class _TransactionManager(SipTransactionManager):
+    model_udp_server = (Udp_server, _InOrderUdpOpts)
 
 
 class SippyAdapter:
@@ -162,7 +174,7 @@ class SippyAdapter:
         spath = "rtp.io:" + ";".join(args)
         rtpc = Rtp_proxy_client(gc, spath=spath, no_version_check=True, nsetup_f=self._notify_setup)
         gc["_rtp_proxy_clients"] = [rtpc]
-        gc["_sip_tm"] = SipTransactionManager(gc, self._on_request)
+        gc["_sip_tm"] = _TransactionManager(gc, self._on_request)
         self.global_config = gc
         discover(rtpc, str(rtpc.notify_socket), self._media_probed)
 
