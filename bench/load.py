@@ -3,11 +3,14 @@
     .venv/bin/python -m bench.load --calls 300 --rate 30 --hold 20
     .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1
     .venv/bin/python -m bench.load --calls 100 --rate 10 --hold 20 --record
+    .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1 --inbound --channels 1000
 
 Starts `pbx run` as its own process (private PostgreSQL/Redis, fresh `pbx_bench`
 database), provisions one company with ext 101 (the SIPp caller, digest auth through
 the edge) and ext 102 (a SIPp callee registered through the edge, echoing RTP), runs
-the calls, samples CPU and memory of the service and of Kamailio every second, and
+the calls (or, with --inbound, has a carrier at 127.0.0.2 call a company number routed
+to ext 102, straight at the engine; --channels caps that number's concurrent calls, which
+makes every call take a channel lease in Redis), samples CPU and memory of the service and of Kamailio every second, and
 prints a Markdown row set (also appended to docs/benchmarks.md with --write).
 Bounded: every SIPp run has a global timeout and a call count.
 """
@@ -37,6 +40,7 @@ PBX = str(ROOT / ".venv" / "bin" / "pbx")
 PCAP = Path("/usr/share/sip-tester/g711a.pcap")
 EDGE, ENGINE, HTTP = 27060, 27070, 27081
 UAS_PORT, UAC_PORT, REG_PORT = 27102, 27101, 27103
+CARRIER_IP, DID = "127.0.0.2", "74950000001"
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -156,12 +160,47 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         a = await cli(env, "employee", "add", "--company", str(company["id"]), "--name", "Caller")
         b = await cli(env, "employee", "add", "--company", str(company["id"]), "--name", "Callee")
         domain = company["sip_domain"]
-        if args.record:  # every call recorded: both directions mixed, OGG, quota check
-            conn = await asyncpg.connect(dsn)
-            await conn.execute(
-                "UPDATE companies SET recording_mode = 'all' WHERE id = $1", company["id"]
+        cid = str(company["id"])
+        if args.inbound:
+            trunk = await cli(
+                env,
+                "trunk",
+                "add",
+                "--company",
+                cid,
+                "--name",
+                "carrier",
+                "--host",
+                CARRIER_IP,
+                "--port",
+                str(UAC_PORT),
+                "--ip",
+                CARRIER_IP,
             )
-            await conn.close()
+            await cli(
+                env,
+                "number",
+                "add",
+                "--company",
+                cid,
+                DID,
+                "--trunk",
+                str(trunk["id"]),
+                "--to",
+                b["ext"],
+            )
+        conn = await asyncpg.connect(dsn)
+        if args.record:  # every call recorded: both directions mixed, OGG, quota check
+            await conn.execute(
+                "UPDATE companies SET recording_mode = 'all' WHERE id = $1", int(cid)
+            )
+        if args.channels:  # what a plan's channel limit writes
+            await conn.execute(
+                "UPDATE companies SET channels_per_number = $2 WHERE id = $1",
+                int(cid),
+                args.channels,
+            )
+        await conn.close()
         out = await drive(args, service.pid, domain, a, b)
         if args.record:
             out["recordings"] = await recordings_kept(dsn, service.pid, out["successful"])
@@ -263,22 +302,21 @@ async def drive(
         raise SystemExit(f"registration of the callee failed:\n{r.output[-1500:]}")
     kam = kamailio_pids(pid)
     usage_pbx, usage_kam = Usage(), Usage()
+    if args.inbound:  # a carrier: IP-authenticated, straight at the engine
+        (tmp / "uac.csv").write_text(f"SEQUENTIAL\n127.0.0.1:{ENGINE};79990001122\n")
+        caller = ["-sf", scenario("uac_carrier.xml"), "-i", CARRIER_IP, "-s", DID]
+        peer = f"127.0.0.1:{ENGINE}"
+    else:  # a phone through the edge, answering its digest challenge
+        caller = ["-sf", scenario("uac_auth.xml"), "-i", "127.0.0.1", "-s", b_login]
+        caller += ["-au", a_login, "-ap", a_pw]
+        peer = f"127.0.0.1:{EDGE}"
     uac = await Sipp(
         [
-            "-sf",
-            scenario("uac_auth.xml"),
-            "-i",
-            "127.0.0.1",
+            *caller,
             "-p",
             str(UAC_PORT),
             "-inf",
             str(tmp / "uac.csv"),
-            "-au",
-            a_login,
-            "-ap",
-            a_pw,
-            "-s",
-            b_login,
             "-r",
             str(args.rate),
             "-m",
@@ -290,7 +328,7 @@ async def drive(
             "-mp",
             "28000",
             *(["-trace_msg", "-message_file", str(tmp / "uac.msgs")] if args.trace else []),
-            f"127.0.0.1:{EDGE}",
+            peer,
         ],
         timeout=args.calls / args.rate + args.hold + 60,
     ).start()
@@ -353,6 +391,8 @@ def main() -> None:
     p.add_argument("--hold", type=float, default=20, help="seconds each call stays up")
     p.add_argument("--trace", action="store_true", help="keep the caller's SIP messages")
     p.add_argument("--record", action="store_true", help="record every call (mixed OGG)")
+    p.add_argument("--inbound", action="store_true", help="a carrier calls a company number")
+    p.add_argument("--channels", type=int, help="the company's channels per number (a plan cap)")
     args = p.parse_args()
     out = asyncio.run(run(args))
     json.dump(out, sys.stdout, indent=2)
