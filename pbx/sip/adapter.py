@@ -26,7 +26,7 @@ from sippy.SipLogger import SipLogger
 from sippy.SipRegistrationAgent import SipRegistrationAgent
 from sippy.SipTransactionManager import SipTransactionManager
 from sippy.SipURL import SipURL
-from sippy.Udp_server import AsyncReceiver, Udp_server, Udp_server_opts
+from sippy.Udp_server import Udp_server, Udp_server_opts
 
 from pbx.engine.events import (
     CallOffered,
@@ -45,7 +45,6 @@ from pbx.sip.call import DIAL_OUT_LEG, SipCall
 from pbx.sip.media import CallMedia, RelayCaps, discover
 
 log = get_logger(__name__)
-_RECEIVERS = 3  # sippy's default reader threads per SIP socket
 
 # Headers the SIP edge adds after authenticating a device; read only from the edge.
 PASSED_HEADERS = ("x-pbx-user", "x-pbx-domain")
@@ -67,19 +66,15 @@ def _lowercase_transport_params() -> None:
     SipURL._pbx_patched = True  # type: ignore[attr-defined]
 
 
-class _InOrderUdpServer(Udp_server):
-    """One sender thread per SIP socket: sippy's default three take datagrams off one
-    queue and reorder them under load (a 200 OK overtook its 180 and a strict caller
-    failed the call). Receivers stay several, so the socket is drained as before."""
-
-    def __init__(self, global_config: Any, uopts: Any) -> None:
-        uopts.nworkers = 1
-        super().__init__(global_config, uopts)
-        self.areceivers += [AsyncReceiver(self) for _ in range(_RECEIVERS - 1)]
+class _InOrderUdpOpts(Udp_server_opts):
+    # sippy's default of 3 sender and 3 receiver threads per socket reorders datagrams:
+    # under load a caller got 200 OK before the 180 sent just ahead of it (a strict peer
+    # fails the call). One thread each keeps the order; the loop is not the bottleneck.
+    nworkers = 1
 
 
 class _TransactionManager(SipTransactionManager):
-    model_udp_server = (_InOrderUdpServer, Udp_server_opts)
+    model_udp_server = (Udp_server, _InOrderUdpOpts)
 
 
 class SippyAdapter:
