@@ -58,6 +58,6 @@ class RedisChannelLeases:
         await self._renew(keys=keys, args=[self.lease, *held])
 
     async def count(self, number_id: int) -> int:
-        """Live leases of a number (for the bot and tests)."""
+        """Live leases of a number (tests, diagnostics)."""
         now = float((await self.redis.time())[0])
         return int(await self.redis.zcount(_key(number_id), now, "+inf"))

@@ -5,7 +5,7 @@ changes with downgrade checks, and statements. Limits themselves are checked by
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -334,7 +334,7 @@ class BillingArea(CabinetBase):
         if stored is not None:
             frozen = _from_stored(stored)
             start = datetime.combine(month, datetime.min.time(), ZoneInfo(tz))
-            history = await db.changes(self.pool, actor.company_id, start + st.timedelta(days=40))
+            history = await db.changes(self.pool, actor.company_id, start + timedelta(days=40))
             return replace(
                 frozen,
                 timezone=tz,
@@ -349,7 +349,7 @@ class BillingArea(CabinetBase):
     async def _compute(self, company_id: int, month: date, tz: str, today: date) -> st.Statement:
         month_end = month.replace(day=st.month_days(month))
         through = min(today, month_end)
-        until = datetime.combine(through, datetime.min.time(), ZoneInfo(tz)) + st.timedelta(days=1)
+        until = datetime.combine(through, datetime.min.time(), ZoneInfo(tz)) + timedelta(days=1)
         history = await db.changes(self.pool, company_id, until)
         sms = await db.sms_packs(self.pool, company_id, month)
         return st.build(self.catalogue, history, month, tz, through, sms)
@@ -364,7 +364,7 @@ class BillingArea(CabinetBase):
         )
         for r in rows:
             today = now.astimezone(ZoneInfo(r["timezone"])).date()
-            month = (this_month(today) - st.timedelta(days=1)).replace(day=1)
+            month = (this_month(today) - timedelta(days=1)).replace(day=1)
             if await db.statement(self.pool, r["id"], month) is not None:
                 continue
             s = await self._compute(r["id"], month, r["timezone"], today)
