@@ -19,7 +19,7 @@ from bot.chatops import Usage, words_and_options
 from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.billing.account import Account
-from pbx.billing.catalogue import Feature, LimitKind
+from pbx.billing.catalogue import Catalogue, Feature, LimitKind
 from pbx.billing.limits import LimitReached
 from pbx.billing.statement import Statement
 from pbx.errors import PbxError
@@ -32,7 +32,7 @@ BUY = "buy:"
 PLAN = "plan:"
 
 
-def render_statement(tr: Translator, s: Statement, currency: str) -> list[str]:
+def render_statement(tr: Translator, s: Statement, catalogue: Catalogue) -> list[str]:
     lines = [tr("bill-statement-title", month=f"{s.month:%Y-%m}", through=f"{s.through:%d.%m}")]
     for ln in s.lines:
         name = ln.name_ru if tr.lang == "ru" else ln.name_en
@@ -46,23 +46,34 @@ def render_statement(tr: Translator, s: Statement, currency: str) -> list[str]:
         tz = ZoneInfo(s.timezone)
         for c in s.changes:
             lines.append(
-                f"• {c.at.astimezone(tz):%d.%m %H:%M} — {_change_text(tr, c.item, c.quantity)}"
+                f"• {c.at.astimezone(tz):%d.%m %H:%M} — {change_text(tr, catalogue, c.item, c.quantity)}"
             )
     t = s.total
     lines.append(
-        tr("bill-total", net=amount(t.net), vat=amount(t.vat), gross=amount(t.gross), cur=currency)
+        tr(
+            "bill-total",
+            net=amount(t.net),
+            vat=amount(t.vat),
+            gross=amount(t.gross),
+            cur=catalogue.currency,
+        )
     )
     return lines
 
 
-def _change_text(tr: Translator, item: str, quantity: int) -> str:
+def change_text(tr: Translator, catalogue: Catalogue, item: str, quantity: int) -> str:
+    """One dated change in words: plan and option names from the catalogue."""
     kind, _, name = item.partition(":")
     if kind == "plan":
-        return tr("bill-ch-plan", plan=name) if quantity else tr("bill-ch-plan-off", plan=name)
+        plan = catalogue.plans.get(name)
+        title = plan.title if plan else name
+        return tr("bill-ch-plan", plan=title) if quantity else tr("bill-ch-plan-off", plan=title)
     if kind == "extra":
         return tr("bill-ch-extra", name=tr(f"limit-{name}"), packs=quantity)
     if kind == "option":
-        return tr("bill-ch-option", option=name, on="on" if quantity else "off")
+        info = catalogue.options.get(name)
+        title = (info.ru if tr.lang == "ru" else info.en) if info else name
+        return tr("bill-ch-option", option=title, on="on" if quantity else "off")
     return tr("bill-ch-block", reason=name) if quantity else tr("bill-ch-unblock")
 
 
@@ -103,7 +114,7 @@ def render_plan(tr: Translator, view: PlanView) -> list[str]:
             lines.append(tr("bill-option-unavailable", name=name))
     if view.running is not None:
         lines.append("")
-        lines.extend(render_statement(tr, view.running, cur))
+        lines.extend(render_statement(tr, view.running, account.catalogue))
     if view.last:
         lines.append(tr("bill-last"))
         for s in view.last:
@@ -298,10 +309,17 @@ async def statement(
         await message.answer(tr("usage", usage="/statement [YYYY-MM] [csv|pdf]"))
         return
     s = await cabinet.statement(actor, rest[0] if rest else None)
-    cur = cabinet.catalogue.currency
+    cat = cabinet.catalogue
     if fmt is None:
-        await _send(message, render_statement(tr, s, cur))
+        await _send(message, render_statement(tr, s, cat))
         return
     stem = f"statement_{s.month:%Y-%m}"
-    data = to_csv(s, tr.lang) if fmt == "csv" else to_pdf(s, tr.lang, tr("bill-pdf-title"))
+
+    def said(item: str, n: int) -> str:
+        return change_text(tr, cat, item, n)
+
+    if fmt == "csv":
+        data = to_csv(s, tr.lang, said)
+    else:
+        data = to_pdf(s, tr.lang, tr("bill-pdf-title"), said)
     await message.answer_document(BufferedInputFile(data, filename=f"{stem}.{fmt}"))

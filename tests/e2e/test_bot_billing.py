@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from pypdf import PdfReader
 
 from pbx.config import Settings
 from pbx.services.cabinet import Cabinet, Role
@@ -76,12 +77,20 @@ async def test_limit_buy_in_one_tap_and_the_statement(
     every = list(csv.reader(io.StringIO(stmt.file.data.decode("utf-8-sig"))))
     rows = every[: every.index([])]  # the money part; the history follows a blank row
     assert every[every.index([]) + 1] == ["History"], every
-    assert any(r[1:] == ["extra:employees", "1"] for r in every), every
+    # Each change in the bot's words, beside its code.
+    assert any(r[1:] == ["employees: 1 extra pack(s)", "extra:employees", "1"] for r in every), (
+        every
+    )
+    assert any(r[1:] == ["plan МИНИ", "plan:mini", "1"] for r in every), every
     by_item = {r[0]: r for r in rows[2:]}
     assert by_item["Extra employees"][3:5] == ["50.00", "41.67"], rows
     assert by_item["МИНИ"][4] == "833.33", rows
     net = sum(float(r[5]) for r in rows[2:-3])  # lines only; money checked as text below
     assert by_item["Net"][5] == f"{net:.2f}", rows
+    pdf = await olga.say("/statement pdf")
+    assert pdf.method == "sendDocument" and pdf.file is not None, pdf
+    text = PdfReader(io.BytesIO(pdf.file.data)).pages[0].extract_text()
+    assert by_item["Net"][5] in text and "employees: 1 extra pack(s)" in text, text
 
     # An admin meets the same limit, but buying is the owner's: no button.
     invite = await cabinet.invite(owner, "101", Role.ADMIN)

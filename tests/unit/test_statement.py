@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from pbx.billing.catalogue import presets
 from pbx.billing.money import kopecks, net_of, per_day
@@ -123,7 +124,11 @@ def test_exports_carry_the_same_figures() -> None:
         Ch(at(month, 21), "extra:employees", 2),
     ]
     s = build(CAT, history, month, "Europe/Moscow")
-    rows = list(csv.reader(io.StringIO(to_csv(s, "ru").decode("utf-8-sig"))))
+
+    def said(item: str, n: int) -> str:
+        return f"{item} in words ×{n}"
+
+    rows = list(csv.reader(io.StringIO(to_csv(s, "ru", said).decode("utf-8-sig"))))
     assert rows[1] == ["Услуга", "Кол-во", "Дней", "Цена", "Цена без НДС", "Без НДС"]
     assert rows[2] == ["МИНИ", "1", "30/30", "1000.00", "833.33", "833.33"]
     # 2 × 41.67 for the 10 days from the 21st: 83.34 × 10 / 30 = 27.78
@@ -131,10 +136,11 @@ def test_exports_carry_the_same_figures() -> None:
     assert [r[5] for r in rows[4:7]] == ["861.11", "172.22", "1033.33"]
     assert rows[8:] == [
         ["История"],
-        ["Когда", "Что", "Кол-во"],
-        ["2026-11-21 00:00", "extra:employees", "2"],
+        ["Когда", "Изменение", "Код", "Кол-во"],
+        ["2026-11-21 00:00", "extra:employees in words ×2", "extra:employees", "2"],
     ]
-    pdf = to_pdf(s, "ru", "Счёт")
-    assert (
-        pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
-    )
+    pdf = to_pdf(s, "ru", "Счёт", said)
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    for figure in ("Счёт", "Дополнительные сотрудники", "27.78", "861.11", "1033.33"):
+        assert figure in text, text
+    assert "2026-11-21 00:00" in text and "extra:employees in words ×2" in text, text
