@@ -183,6 +183,15 @@ async def take_sms(conn: asyncpg.Connection, company_id: int, bought: int = 0) -
     return True
 
 
+async def sms_auto_renew(conn: asyncpg.Connection, company_id: int, on: bool | None = None) -> bool:
+    """Whether a pack is bought when the month's SMS run out; `on` switches it first."""
+    if on is not None:
+        await conn.execute("UPDATE companies SET sms_auto_renew = $2 WHERE id = $1", company_id, on)
+    return bool(
+        await conn.fetchval("SELECT sms_auto_renew FROM companies WHERE id = $1", company_id)
+    )
+
+
 async def sms_sent(conn: asyncpg.Connection | asyncpg.Pool, company_id: int) -> int:
     value = await conn.fetchval(
         """SELECT u.sent FROM sms_usage u JOIN companies c ON c.id = u.company_id

@@ -102,6 +102,8 @@ def render_plan(tr: Translator, view: PlanView) -> list[str]:
             + " "
             + extra
         )
+        if row.kind is LimitKind.SMS and row.extra is not None:
+            lines.append(tr("bill-sms-renew", on="on" if view.sms_auto_renew else "off"))
     lines.append(tr("bill-options"))
     for o in view.options:
         name = o.name_ru if tr.lang == "ru" else o.name_en
@@ -235,6 +237,18 @@ async def option(
     info = cabinet.catalogue.options[words[0]]
     name = info.ru if tr.lang == "ru" else info.en
     await message.answer(tr("bill-option-set-on" if on else "bill-option-set-off", name=name))
+
+
+@routes.message(Command("sms_renew"), member=True)
+async def sms_renew(
+    message: Message, command: CommandObject, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    switch = (command.args or "").strip().lower()
+    if switch not in ("on", "off"):
+        await message.answer(tr("usage", usage="/sms_renew on|off"))
+        return
+    await cabinet.set_sms_auto_renew(actor, switch == "on")
+    await message.answer(tr("bill-sms-renew-set", on=switch))
 
 
 def _packs(words: list[str]) -> int:

@@ -60,6 +60,7 @@ class PlanView:
     options: list[OptionRow]
     running: st.Statement | None
     last: list[db.StoredStatement]
+    sms_auto_renew: bool = True  # a pack is bought when the month's SMS run out
 
 
 class DowngradeBlocked(ValidationError):
@@ -124,8 +125,9 @@ class BillingArea(CabinetBase):
                 for kind in account.plan.limits:
                     rows.append(await self._limit_row(conn, limits, kind))
             last = await db.statements(conn, actor.company_id)
+            renew = await db.sms_auto_renew(conn, actor.company_id)
         running = await self.statement(actor, None) if account.plan else None
-        return PlanView(account, rows, self._options(account), running, last)
+        return PlanView(account, rows, self._options(account), running, last, renew)
 
     async def _limit_row(
         self, conn: asyncpg.Connection, limits: Limits, kind: LimitKind
@@ -258,6 +260,15 @@ class BillingArea(CabinetBase):
             await self._audit(conn, actor, actor.company_id, "billing.option", option, None, on)
             await db.apply_caps(conn, self.catalogue, actor.company_id)
             return await db.account(conn, self.catalogue, actor.company_id)
+
+    async def set_sms_auto_renew(self, actor: Actor, on: bool) -> None:
+        """Buy the next SMS pack by itself when the month's run out (off: alerts stop
+        going by SMS until next month or a pack bought by hand)."""
+        require(actor, MONEY_PERM)
+        async with self._tx() as conn:
+            old = await db.sms_auto_renew(conn, actor.company_id)
+            await db.sms_auto_renew(conn, actor.company_id, on)
+            await self._audit(conn, actor, actor.company_id, "billing.sms_renew", "", old, on)
 
     # --- plan change ------------------------------------------------------------------
     async def change_plan(self, actor: Actor, plan_id: str) -> Account:

@@ -130,3 +130,45 @@ async def test_downgrade_refused_in_russian_with_what_to_remove(
     assert "Ваш тариф теперь МАКСИ" in (changed.text or ""), changed.text
     bad = await ivan.say("/statement 13-2026")
     assert "ГГГГ-ММ" in (bad.text or ""), bad.text
+
+
+@pytest.fixture
+async def bot_env_seed002(
+    pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
+) -> AsyncIterator[tuple[FakeTelegram, Cabinet]]:
+    settings = bot_settings(base_settings, tmp_path / "data", "botsms.test")
+    settings = settings.model_copy(update={"signup_plan": "", "catalogue": "seed002"})
+    async with running_bot(pool, TG_PORT, settings) as (tg, _, cabinet):
+        yield tg, cabinet
+
+
+async def test_sms_packs_renew_unless_the_owner_says_no(
+    bot_env_seed002: tuple[FakeTelegram, Cabinet],
+) -> None:
+    tg, cabinet = bot_env_seed002
+    vera_user = TgUser(BASE_ID + 4, "Vera")
+    _, owner = await cabinet.onboard(
+        await cabinet.remember(CabinetUser(vera_user.id, "Vera", None, "en")),
+        "SMS Co",
+        "Europe/Moscow",
+    )
+    vera = Chat(tg, vera_user)
+    plan = (await vera.say("/plan")).text or ""
+    assert "Plan Бизнес" in plan and "SMS a month: 0 / 300" in plan, plan
+    assert "the next SMS pack is bought by itself" in plan, plan
+    assert "/sms_renew" in ((await vera.say("/sms_renew maybe")).text or "")
+    off = (await vera.say("/sms_renew off")).text or ""
+    assert "No more automatic SMS packs" in off, off
+    assert (await cabinet.plan_view(owner)).sms_auto_renew is False
+    plan = (await vera.say("/plan")).text or ""
+    assert "SMS alerts stop until next month or /buy sms" in plan, plan
+
+    adam = await cabinet.add_employee(owner, "Adam")
+    invite = await cabinet.invite(owner, adam.ext, Role.ADMIN)
+    adam_user = TgUser(BASE_ID + 5, "Adam")
+    await cabinet.join(
+        await cabinet.remember(CabinetUser(adam_user.id, "Adam", None, "en")), invite.token
+    )
+    refused = (await Chat(tg, adam_user).say("/sms_renew on")).text or ""
+    assert "role does not allow" in refused, refused
+    assert (await cabinet.plan_view(owner)).sms_auto_renew is False

@@ -257,12 +257,13 @@ async def test_sms_are_counted_and_packs_renew(pool: asyncpg.Pool) -> None:
         sent = [await take_sms(conn, cid) for _ in range(301)]
         assert all(sent)  # the 301st bought a pack by itself
         assert await sms_sent(conn, cid) == 301
-        await conn.execute("UPDATE companies SET sms_auto_renew = false WHERE id = $1", cid)
+        await cab.set_sms_auto_renew(boss, False)
         more = [await take_sms(conn, cid) for _ in range(100)]
         assert more.count(True) == 99 and more[-1] is False  # 400 used up, no renewal
     view = await cab.plan_view(boss)
     row = next(r for r in view.limits if r.kind.value == "sms")
     assert (row.used, row.allowance, row.packs) == (400, 400, 1)
+    assert view.sms_auto_renew is False
     await cab.buy(boss, "sms")
     lines = {ln.item: ln for ln in (await cab.statement(boss, None)).lines}
     sms = lines["sms:packs"]

@@ -66,6 +66,7 @@ help-billing =
     /plans — the plans on offer; /plan_change PLAN
     /option OPTION on|off — paid options
     /buy LIMIT [PACKS] · /release LIMIT [PACKS] — extras
+    /sms_renew on|off — buy the next SMS pack by itself
     /statement [YYYY-MM] [csv|pdf] — a month's statement
 menu-plan = 💼 Plan
 err-bad_block_reason = The block reason is one of: customer, operator, nonpayment, none.
@@ -76,3 +77,11 @@ bill-ch-extra = { $name }: { $packs } extra pack(s)
 bill-ch-option = option { $option } { $on }
 bill-ch-block = blocked ({ $reason })
 bill-ch-unblock = unblocked
+bill-sms-renew = { $on ->
+    [on]   ↻ when these run out, the next SMS pack is bought by itself (/sms_renew off to stop)
+   *[off]  ↻ when these run out, SMS alerts stop until next month or /buy sms (/sms_renew on)
+}
+bill-sms-renew-set = { $on ->
+    [on]   ✅ The next SMS pack will be bought by itself when this month's run out.
+   *[off]  ✅ No more automatic SMS packs: when this month's run out, alerts go by Telegram and e-mail only.
+}

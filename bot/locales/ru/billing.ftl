@@ -66,6 +66,7 @@ help-billing =
     /plans — тарифы; /plan_change ТАРИФ
     /option ОПЦИЯ on|off — платные опции
     /buy ЛИМИТ [ПАКЕТЫ] · /release ЛИМИТ [ПАКЕТЫ] — докупка
+    /sms_renew on|off — автопродление пакетов SMS
     /statement [ГГГГ-ММ] [csv|pdf] — счёт за месяц
 menu-plan = 💼 Тариф
 err-bad_block_reason = Причина блокировки: customer, operator, nonpayment или none.
@@ -79,3 +80,11 @@ bill-ch-option = опция { $option } { $on ->
 }
 bill-ch-block = блокировка ({ $reason })
 bill-ch-unblock = блокировка снята
+bill-sms-renew = { $on ->
+    [on]   ↻ когда SMS закончатся, следующий пакет докупится сам (/sms_renew off — отключить)
+   *[off]  ↻ когда SMS закончатся, SMS-уведомления остановятся до следующего месяца или /buy sms (/sms_renew on)
+}
+bill-sms-renew-set = { $on ->
+    [on]   ✅ Когда SMS за месяц закончатся, следующий пакет докупится автоматически.
+   *[off]  ✅ Автопродление SMS отключено: когда пакет закончится, уведомления пойдут только в Telegram и на почту.
+}
