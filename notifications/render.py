@@ -166,3 +166,20 @@ def voicemail(payload: Mapping[str, Any]) -> Rendered:
         sms=t(lang, "voicemail-sms", caller=caller, hhmm=when.strftime("%H:%M"), duration=duration),
         buttons=_call_back(payload, lang),
     )
+
+
+@register("statement")
+def statement(payload: Mapping[str, Any]) -> Rendered:
+    """A month closed: its total, and one tap to the statement as a file."""
+    lang = lang_of(payload)
+    month, cur = str(payload["month"]), str(payload["currency"])
+    money = {k: payload[k] for k in ("net", "vat", "gross")}
+    return Rendered(
+        subject=t(lang, "statement-subject", month=month, gross=money["gross"], cur=cur),
+        text=t(lang, "statement-text", month=month, cur=cur, **money),
+        sms=t(lang, "statement-subject", month=month, gross=money["gross"], cur=cur),
+        buttons=(
+            Button(t(lang, "statement-btn-pdf"), f"stmt:{month}:pdf"),
+            Button(t(lang, "statement-btn-csv"), f"stmt:{month}:csv"),
+        ),
+    )

@@ -65,15 +65,37 @@ async def recipients(
         if company["alert_sms"] and r["mobile"] and await take_sms(conn, company_id):
             out.append(Recipient(Channel.SMS, "+" + r["mobile"].lstrip("+"), lang))
     if company["missed_to_owner"] or not out:
-        owners = await conn.fetch(
-            """SELECT m.tg_id, u.language FROM memberships m JOIN tg_users u USING (tg_id)
-                WHERE m.company_id = $1 AND m.role = 'owner'""",
-            company_id,
-        )
-        for o in owners:
-            if o["tg_id"] not in tg_seen:
-                out.append(Recipient(Channel.TELEGRAM, str(o["tg_id"]), o["language"]))
+        for o in await owners(conn, company_id):
+            if int(o.address) not in tg_seen:
+                out.append(o)
     return out
+
+
+async def statement_ready(
+    conn: asyncpg.Connection, company_id: int, month: str, money: dict[str, str], currency: str
+) -> None:
+    """Tell the owners a month's statement is issued, in its own transaction: exactly
+    once per month whichever node closes it (the outbox dedups by key)."""
+    for o in await owners(conn, company_id):
+        await enqueue(
+            conn,
+            company_id=company_id,
+            channel=o.channel,
+            recipient=o.address,
+            kind="statement",
+            payload={"month": month, "currency": currency, "lang": o.lang, **money},
+            dedup_key=f"statement:{company_id}:{month}:{o.address}",
+        )
+
+
+async def owners(conn: asyncpg.Connection, company_id: int) -> list[Recipient]:
+    """The company's owners in Telegram, each in their language."""
+    rows = await conn.fetch(
+        """SELECT m.tg_id, u.language FROM memberships m JOIN tg_users u USING (tg_id)
+            WHERE m.company_id = $1 AND m.role = 'owner'""",
+        company_id,
+    )
+    return [Recipient(Channel.TELEGRAM, str(r["tg_id"]), r["language"]) for r in rows]
 
 
 async def _company_tz(conn: asyncpg.Connection, company_id: int) -> str:

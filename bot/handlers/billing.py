@@ -30,6 +30,7 @@ from pbx.services.statement_export import amount, to_csv, to_pdf
 routes = Routes("billing")
 BUY = "buy:"
 PLAN = "plan:"
+STATEMENT = "stmt:"  # the statement alert's buttons (notifications.render.statement)
 
 
 def render_statement(tr: Translator, s: Statement, catalogue: Catalogue) -> list[str]:
@@ -322,7 +323,29 @@ async def statement(
     if len(rest) > 1:
         await message.answer(tr("usage", usage="/statement [YYYY-MM] [csv|pdf]"))
         return
-    s = await cabinet.statement(actor, rest[0] if rest else None)
+    await _send_statement(message, actor, cabinet, tr, rest[0] if rest else None, fmt)
+
+
+@routes.callback_query(F.data.startswith(STATEMENT), member=True)
+async def statement_button(
+    query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    """📄 PDF / 📊 CSV under the "statement is ready" alert: stmt:<YYYY-MM>:<fmt>."""
+    await query.answer()
+    month, _, fmt = (query.data or "").removeprefix(STATEMENT).partition(":")
+    if isinstance(query.message, Message) and fmt in ("csv", "pdf"):
+        await _send_statement(query.message, actor, cabinet, tr, month, fmt)
+
+
+async def _send_statement(
+    message: Message,
+    actor: Actor,
+    cabinet: Cabinet,
+    tr: Translator,
+    month: str | None,
+    fmt: str | None,
+) -> None:
+    s = await cabinet.statement(actor, month)
     cat = cabinet.catalogue
     if fmt is None:
         await _send(message, render_statement(tr, s, cat))

@@ -17,7 +17,9 @@ from pbx.billing.catalogue import Feature, LimitKind
 from pbx.billing.limits import USAGE_SQL, Limits
 from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet_base import Actor, CabinetBase, Perm, require
+from pbx.services.statement_export import amount
 from storage import billing as db
+from storage.alerts import statement_ready
 
 MONEY_PERM = Perm.MANAGE_BILLING
 
@@ -385,7 +387,12 @@ class BillingArea(CabinetBase):
                 month, [ln.as_json() for ln in s.lines], s.total.net, s.total.vat, s.total.gross
             )
             async with self._tx() as conn:
-                closed += await db.save_statement(conn, r["id"], self.catalogue.catalogue, stored)
+                if await db.save_statement(conn, r["id"], self.catalogue.catalogue, stored):
+                    closed += 1
+                    money = {k: amount(getattr(s.total, k)) for k in ("net", "vat", "gross")}
+                    month_text = f"{s.month:%Y-%m}"
+                    cur = self.catalogue.currency
+                    await statement_ready(conn, r["id"], month_text, money, cur)
         return closed
 
 

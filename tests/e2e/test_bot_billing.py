@@ -16,6 +16,8 @@ import asyncpg
 import pytest
 from pypdf import PdfReader
 
+from notifications import outbox
+from notifications.telegram import TelegramSender
 from pbx.config import Settings
 from pbx.services.cabinet import Cabinet, Role
 from pbx.services.cabinet import TgUser as CabinetUser
@@ -172,3 +174,44 @@ async def test_sms_packs_renew_unless_the_owner_says_no(
     refused = (await Chat(tg, adam_user).say("/sms_renew on")).text or ""
     assert "role does not allow" in refused, refused
     assert (await cabinet.plan_view(owner)).sms_auto_renew is False
+
+
+async def test_a_closed_month_reaches_the_owner_with_its_pdf(
+    bot_env: tuple[FakeTelegram, Cabinet], pool: asyncpg.Pool
+) -> None:
+    tg, cabinet = bot_env
+    pavel_user = TgUser(BASE_ID + 6, "Pavel")
+    _, owner = await cabinet.onboard(
+        await cabinet.remember(CabinetUser(pavel_user.id, "Pavel", None, "en")),
+        "Closing Co",
+        "Europe/Moscow",
+    )
+    pavel = Chat(tg, pavel_user)
+    assert "Plan МИНИ" in ((await pavel.say("/plan")).text or "")  # the chat exists
+    # On МИНИ since long before last month: last month is charged whole.
+    await pool.execute(
+        "UPDATE billing_changes SET at = now() - interval '70 days' WHERE company_id = $1",
+        owner.company_id,
+    )
+    assert await cabinet.close_months() >= 1
+    last = (await cabinet.plan_view(owner)).last[0]
+    month = f"{last.month:%Y-%m}"
+    async with pool.acquire() as conn:
+        item = await outbox.get(
+            conn,
+            company_id=owner.company_id,
+            dedup_key=f"statement:{owner.company_id}:{month}:{pavel_user.id}",
+        )
+    assert item is not None and item.kind == "statement"
+    bot = tg.make_bot()
+    try:  # what the notification worker does with it
+        await TelegramSender(bot).send(item)
+    finally:
+        await bot.session.close()
+    alert = await pavel.reply()
+    assert f"The statement for {month} is ready: 1\u00a0000.00 RUB" in (alert.text or ""), alert
+    await tg.press(pavel_user, alert, f"stmt:{month}:pdf")
+    pdf = await pavel.reply()
+    assert pdf.method == "sendDocument" and pdf.file is not None, pdf
+    text = PdfReader(io.BytesIO(pdf.file.data)).pages[0].extract_text()
+    assert "МИНИ" in text and "833.33" in text, text

@@ -5,6 +5,7 @@ statements computed from the history the triggers keep."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from notifications.render import render
 from pbx.billing.catalogue import LimitKind
 from pbx.billing.limits import FeatureUnavailable, LimitReached
 from pbx.config import Settings
@@ -231,6 +233,14 @@ async def test_closed_month_is_charged_per_day_for_a_customer_block(pool: asyncp
     ]
     assert dated == [(1, "plan:minimal", 1), (11, "block:customer", 1), (21, "block:customer", 0)]
     assert await cab.close_months(datetime(2026, 12, 1, 10, tzinfo=UTC)) == 0  # once
+    # The owner is told once, in their language, with one tap to the files.
+    alerts = await pool.fetch(
+        "SELECT kind, recipient, payload FROM outbox WHERE company_id = $1", cid
+    )
+    assert [(a["kind"], a["recipient"]) for a in alerts] == [("statement", str(boss.tg_id))]
+    said = render("statement", json.loads(alerts[0]["payload"]))
+    assert "2026-11" in said.text and "526.67 RUB" in said.text and "87.78" in said.text
+    assert [b.callback_data for b in said.buttons] == ["stmt:2026-11:pdf", "stmt:2026-11:csv"]
 
 
 async def test_bad_month_and_unknown_names_are_refused(pool: asyncpg.Pool) -> None:

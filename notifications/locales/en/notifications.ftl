@@ -17,3 +17,9 @@ voicemail-sms = Voicemail from { $caller } at { $hhmm }, { $duration }
 voicemail-attached = The recording is attached.
 
 email-footer = This message was sent automatically by your phone system.
+statement-subject = Statement for { $month }: { $gross } { $cur }
+statement-text =
+    💼 The statement for { $month } is ready: { $gross } { $cur }
+    (net { $net }, VAT { $vat }). Lines and changes: /statement { $month }
+statement-btn-pdf = 📄 PDF
+statement-btn-csv = 📊 CSV

@@ -17,3 +17,9 @@ voicemail-sms = Голосовое сообщение от { $caller } в { $hhm
 voicemail-attached = Запись во вложении.
 
 email-footer = Это письмо отправлено автоматически вашей телефонной системой.
+statement-subject = Счёт за { $month }: { $gross } { $cur }
+statement-text =
+    💼 Счёт за { $month } готов: { $gross } { $cur }
+    (без НДС { $net }, НДС { $vat }). Строки и изменения: /statement { $month }
+statement-btn-pdf = 📄 PDF
+statement-btn-csv = 📊 CSV
