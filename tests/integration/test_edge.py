@@ -529,7 +529,9 @@ async def test_device_call_reaches_engine_with_its_identity_only(
     invite = await edge.engine.request_("INVITE")
     assert headers(invite, "X-PBX-User") == [c.login]
     assert headers(invite, "X-PBX-Domain") == [c.domain]
-    assert "999" not in invite and "evil.test" not in invite  # forged identity stripped
+    # Forged identity stripped: no header carries it (a random branch may hold "999").
+    assert not re.search(r"^[^:\r\n]+:\s*999\s*$", invite, re.M), invite
+    assert "evil.test" not in invite
     assert header(invite, "Record-Route") is not None
     ended = await phone.wait_state("DISCONNECTED")
     assert ended["last_status_code"] == 486
