@@ -164,9 +164,8 @@ def _plans_text(tr: Translator, cabinet: Cabinet, current: str | None) -> list[s
 @routes.message(Command("plans"), member=True)
 async def plans(message: Message, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     view = await cabinet.plan_view(actor)
-    await _send(
-        message, _plans_text(tr, cabinet, view.account.plan_id), _plan_buttons(cabinet, actor)
-    )
+    text = _plans_text(tr, cabinet, view.account.plan_id)
+    await _send(message, text, _plan_buttons(cabinet, actor))
 
 
 def _plan_buttons(cabinet: Cabinet, actor: Actor) -> InlineKeyboardMarkup | None:
@@ -212,12 +211,7 @@ async def plan_button(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: 
         return
     what = query.data.removeprefix(PLAN)
     if what == "list":
-        view = await cabinet.plan_view(actor)
-        await _send(
-            query.message,
-            _plans_text(tr, cabinet, view.account.plan_id),
-            _plan_buttons(cabinet, actor),
-        )
+        await plans(query.message, actor, cabinet, tr)
     elif what.startswith("set:"):
         await _change(query.message, actor, cabinet, tr, what.removeprefix("set:"))
 

@@ -73,6 +73,9 @@ async def test_limit_buy_in_one_tap_and_the_statement(
     assert "employees: 11 / 11 (extra packs: 1)" in text, text
     assert "Extra employees" in text and "Net " in text, text
     assert "Changes this month:" in text and "— employees: 1 extra pack(s)" in text, text
+    await tg.press(olga_user, plan, "plan:list")  # "see plans" under /plan
+    listed = await olga.reply()
+    assert "✅ МИНИ (mini)" in (listed.text or "") and ("МИДИ", "plan:set:midi") in listed.buttons
 
     stmt = await olga.say("/statement csv")
     assert stmt.method == "sendDocument" and stmt.file is not None, stmt
