@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from notifications import outbox
 from notifications.telegram import TelegramSender
 from pbx.config import Settings
-from pbx.services.cabinet import Cabinet, Role
+from pbx.services.cabinet import Actor, Cabinet, Role
 from pbx.services.cabinet import TgUser as CabinetUser
 from tests.support.bot import Chat, bot_settings, running_bot
 from tests.support.fake_telegram import FakeTelegram, TgUser
@@ -28,6 +28,23 @@ pytestmark = pytest.mark.e2e
 
 TG_PORT = 27720
 BASE_ID = 2_772_000_000 + (os.getpid() % 100_000) * 10
+
+
+async def new_owner(
+    cabinet: Cabinet, n: int, name: str, company: str, lang: str = "en"
+) -> tuple[TgUser, Actor]:
+    """A Telegram user who signs a company up (on the catalogue's default plan)."""
+    user = TgUser(BASE_ID + n, name, language_code=lang)
+    known = await cabinet.remember(CabinetUser(user.id, name, None, lang))
+    _, owner = await cabinet.onboard(known, company, "Europe/Moscow")
+    return user, owner
+
+
+async def new_admin(cabinet: Cabinet, owner: Actor, ext: str, n: int, name: str) -> TgUser:
+    invite = await cabinet.invite(owner, ext, Role.ADMIN)
+    user = TgUser(BASE_ID + n, name)
+    await cabinet.join(await cabinet.remember(CabinetUser(user.id, name, None, "en")), invite.token)
+    return user
 
 
 @pytest.fixture
@@ -44,12 +61,7 @@ async def test_limit_buy_in_one_tap_and_the_statement(
     bot_env: tuple[FakeTelegram, Cabinet], pool: asyncpg.Pool
 ) -> None:
     tg, cabinet = bot_env
-    olga_user = TgUser(BASE_ID + 1, "Olga")
-    _, owner = await cabinet.onboard(
-        await cabinet.remember(CabinetUser(olga_user.id, "Olga", None, "en")),
-        "Bill Bot Co",
-        "Europe/Moscow",
-    )
+    olga_user, owner = await new_owner(cabinet, 1, "Olga", "Bill Bot Co")
     for n in range(10):
         await cabinet.add_employee(owner, f"Person {n}", str(101 + n))
     olga = Chat(tg, olga_user)
@@ -98,11 +110,7 @@ async def test_limit_buy_in_one_tap_and_the_statement(
     assert by_item["Net"][5] in text and "employees: 1 extra pack(s)" in text, text
 
     # An admin meets the same limit, but buying is the owner's: no button.
-    invite = await cabinet.invite(owner, "101", Role.ADMIN)
-    ann_user = TgUser(BASE_ID + 2, "Ann")
-    await cabinet.join(
-        await cabinet.remember(CabinetUser(ann_user.id, "Ann", None, "en")), invite.token
-    )
+    ann_user = await new_admin(cabinet, owner, "101", 2, "Ann")
     ann = Chat(tg, ann_user)
     refused = await ann.say("/employee_add Lena 112")
     assert "includes 10 employees" in (refused.text or "") and refused.buttons == [], refused
@@ -112,12 +120,7 @@ async def test_downgrade_refused_in_russian_with_what_to_remove(
     bot_env: tuple[FakeTelegram, Cabinet],
 ) -> None:
     tg, cabinet = bot_env
-    ivan_user = TgUser(BASE_ID + 3, "Иван", language_code="ru")
-    _, owner = await cabinet.onboard(
-        await cabinet.remember(CabinetUser(ivan_user.id, "Иван", None, "ru")),
-        "Тарифы",
-        "Europe/Moscow",
-    )
+    ivan_user, owner = await new_owner(cabinet, 3, "Иван", "Тарифы", "ru")
     await cabinet.change_plan(owner, "midi")
     await cabinet.buy(owner, "ivr_menus")
     await cabinet.set_menu(owner, "day", {})
@@ -151,12 +154,7 @@ async def test_sms_packs_renew_unless_the_owner_says_no(
     bot_env_seed002: tuple[FakeTelegram, Cabinet],
 ) -> None:
     tg, cabinet = bot_env_seed002
-    vera_user = TgUser(BASE_ID + 4, "Vera")
-    _, owner = await cabinet.onboard(
-        await cabinet.remember(CabinetUser(vera_user.id, "Vera", None, "en")),
-        "SMS Co",
-        "Europe/Moscow",
-    )
+    vera_user, owner = await new_owner(cabinet, 4, "Vera", "SMS Co")
     vera = Chat(tg, vera_user)
     plan = (await vera.say("/plan")).text or ""
     assert "Plan Бизнес" in plan and "SMS a month: 0 / 300" in plan, plan
@@ -169,11 +167,7 @@ async def test_sms_packs_renew_unless_the_owner_says_no(
     assert "SMS alerts stop until next month or /buy sms" in plan, plan
 
     adam = await cabinet.add_employee(owner, "Adam")
-    invite = await cabinet.invite(owner, adam.ext, Role.ADMIN)
-    adam_user = TgUser(BASE_ID + 5, "Adam")
-    await cabinet.join(
-        await cabinet.remember(CabinetUser(adam_user.id, "Adam", None, "en")), invite.token
-    )
+    adam_user = await new_admin(cabinet, owner, adam.ext, 5, "Adam")
     refused = (await Chat(tg, adam_user).say("/sms_renew on")).text or ""
     assert "role does not allow" in refused, refused
     assert (await cabinet.plan_view(owner)).sms_auto_renew is False
@@ -183,12 +177,7 @@ async def test_a_closed_month_reaches_the_owner_with_its_pdf(
     bot_env: tuple[FakeTelegram, Cabinet], pool: asyncpg.Pool
 ) -> None:
     tg, cabinet = bot_env
-    pavel_user = TgUser(BASE_ID + 6, "Pavel")
-    _, owner = await cabinet.onboard(
-        await cabinet.remember(CabinetUser(pavel_user.id, "Pavel", None, "en")),
-        "Closing Co",
-        "Europe/Moscow",
-    )
+    pavel_user, owner = await new_owner(cabinet, 6, "Pavel", "Closing Co")
     pavel = Chat(tg, pavel_user)
     assert "Plan МИНИ" in ((await pavel.say("/plan")).text or "")  # the chat exists
     # On МИНИ since long before last month: last month is charged whole.

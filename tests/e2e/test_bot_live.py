@@ -20,6 +20,7 @@ from pbx.services.cabinet import TgUser as CabinetUser
 from storage.live import RedisLiveBoard
 from tests.support.bot import Chat, bot_settings, running_bot
 from tests.support.fake_telegram import FakeTelegram, TgUser
+from tests.support.redis_db import private_redis
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +33,12 @@ LIVE_DB = 4  # a Redis database of its own, emptied first
 async def bot_env(
     pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeTelegram, Cabinet, aioredis.Redis]]:
-    redis = aioredis.from_url(base_settings.redis_dsn.rsplit("/", 1)[0] + f"/{LIVE_DB}")
-    await redis.flushdb()
     settings = bot_settings(base_settings, tmp_path / "data", "botlive.test")
-    async with running_bot(pool, TG_PORT, settings, redis) as (tg, _, cabinet):
+    async with (
+        private_redis(base_settings, LIVE_DB) as redis,
+        running_bot(pool, TG_PORT, settings, redis) as (tg, _, cabinet),
+    ):
         yield tg, cabinet, redis
-    await redis.aclose()
 
 
 async def test_now_shows_calls_and_refresh_edits(

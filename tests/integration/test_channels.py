@@ -13,6 +13,7 @@ from pbx.config import Settings
 from pbx.engine.events import CallerGone, CallOffered
 from pbx.engine.routing import Did
 from storage.channels import RedisChannelLeases
+from tests.support.redis_db import private_redis
 from tests.support.wait import eventually
 from tests.unit.test_call_logic import CARRIER, Harness
 
@@ -22,10 +23,8 @@ NUMBER = 7
 
 @pytest.fixture
 async def redis(base_settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    r = aioredis.from_url(base_settings.redis_dsn.rsplit("/", 1)[0] + f"/{CHANNELS_DB}")
-    await r.flushdb()
-    yield r
-    await r.aclose()
+    async with private_redis(base_settings, CHANNELS_DB) as r:
+        yield r
 
 
 def offer(call_id: str) -> CallOffered:

@@ -18,6 +18,7 @@ from pbx.services.cabinet import Cabinet, Role, TgUser
 from storage.live import RedisLiveBoard
 from storage.presence import RedisPresence
 from storage.queues import RedisQueueStore
+from tests.support.redis_db import private_redis
 
 _ids = itertools.count(8_450_001)
 LIVE_DB = 3  # a Redis database of its own, emptied first (company ids restart per run)
@@ -25,10 +26,8 @@ LIVE_DB = 3  # a Redis database of its own, emptied first (company ids restart p
 
 @pytest.fixture
 async def redis(base_settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    r = aioredis.from_url(base_settings.redis_dsn.rsplit("/", 1)[0] + f"/{LIVE_DB}")
-    await r.flushdb()
-    yield r
-    await r.aclose()
+    async with private_redis(base_settings, LIVE_DB) as r:
+        yield r
 
 
 def entry(call_id: str, started: datetime, **kw: object) -> LiveCall:
