@@ -142,7 +142,7 @@ class Cabinet(
     async def invite(self, actor: Actor, ext: str, role: Role = Role.EMPLOYEE) -> Invite:
         require(actor, Perm.MANAGE_EMPLOYEES)
         if role is Role.OWNER or (role is Role.ADMIN and actor.role is not Role.OWNER):
-            raise Forbidden("only the owner can invite an admin", key="forbidden")
+            raise Forbidden("only the owner can invite an admin", key="forbidden", who="owner")
         employee = await self._employee_by_ext(actor.company_id, ext)
         token = secrets.token_urlsafe(18)
         expires = datetime.now(UTC) + INVITE_TTL

@@ -95,7 +95,13 @@ class AuditEntry:
 
 def require(actor: Actor, perm: Perm) -> None:
     if not actor.can(perm):
-        raise Forbidden(f"your role ({actor.role}) does not allow this", key="forbidden")
+        # Say who can: the owner alone (money, audit) or an admin too.
+        who = "admin" if perm in ROLE_PERMS[Role.ADMIN] else "owner"
+        raise Forbidden(
+            f"your role ({actor.role}) does not allow this; {who} can",
+            key="forbidden",
+            who=who,
+        )
 
 
 def normalize_language(code: str | None) -> str:

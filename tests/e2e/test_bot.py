@@ -138,7 +138,7 @@ async def test_owner_to_employee_to_ringing_phone(
             "SELECT count(*) FROM employees WHERE company_id = $1", company_id
         )
         assert "does not allow" in await env.say(ivan, "/employee_add Sneaky Person")
-        assert "does not allow" in await env.say(ivan, "/audit")
+        assert "Only the company owner" in await env.say(ivan, "/audit")
         assert "does not allow" in await env.say(ivan, "/employees")
         assert (
             await env.pool.fetchval(

@@ -78,7 +78,10 @@ language-set = Language: English.
 usage = Usage: { $usage }
 not-member = You are not in a company yet. Open the invite link from your administrator, or /start to create a company.
 err-generic = Could not do that: { $detail }
-err-forbidden = Your role does not allow this.
+err-forbidden = { $who ->
+    [owner] Only the company owner can do this.
+   *[admin] Your role does not allow this: ask an admin or the owner.
+}
 err-already_member = You already belong to a company.
 err-invite_invalid = This invite link is invalid, already used or expired. Ask your administrator for a new one.
 err-no_profile = You have no phone profile in this company.
