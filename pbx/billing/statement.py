@@ -173,10 +173,22 @@ def build(
                 unit_net * sms_packs,
             )
         )
-    first = datetime.combine(month, time(), tz)
-    end = datetime.combine(last + timedelta(days=1), time(), tz)
-    dated = tuple(c for c in changes if first <= c.at < end)
+    dated = in_period(changes, month, last, timezone)
     return Statement(month, dim, last, lines, total((ln.net for ln in lines), vat), dated, timezone)
+
+
+def day_after(day: date, timezone: str) -> datetime:
+    """Midnight that ends `day` in the company's zone."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(timezone))
+
+
+def in_period(
+    changes: Iterable[ChangeLike], first: date, last: date, timezone: str
+) -> tuple[ChangeLike, ...]:
+    """The changes dated from `first` to `last` inclusive (company days), in order."""
+    begin = datetime.combine(first, time(), ZoneInfo(timezone))
+    end = day_after(last, timezone)
+    return tuple(sorted((c for c in changes if begin <= c.at < end), key=lambda c: c.at))
 
 
 def _charges(

@@ -346,24 +346,16 @@ class BillingArea(CabinetBase):
         stored = await db.statement(self.pool, actor.company_id, month)
         if stored is not None:
             frozen = _from_stored(stored)
-            start = datetime.combine(month, datetime.min.time(), ZoneInfo(tz))
-            history = await db.changes(self.pool, actor.company_id, start + timedelta(days=40))
-            return replace(
-                frozen,
-                timezone=tz,
-                changes=tuple(
-                    c
-                    for c in history
-                    if start <= c.at and c.at.astimezone(ZoneInfo(tz)).date() <= frozen.through
-                ),
-            )
+            until = st.day_after(frozen.through, tz)
+            history = await db.changes(self.pool, actor.company_id, until)
+            dated = st.in_period(history, month, frozen.through, tz)
+            return replace(frozen, timezone=tz, changes=dated)
         return await self._compute(actor.company_id, month, tz, today)
 
     async def _compute(self, company_id: int, month: date, tz: str, today: date) -> st.Statement:
         month_end = month.replace(day=st.month_days(month))
         through = min(today, month_end)
-        until = datetime.combine(through, datetime.min.time(), ZoneInfo(tz)) + timedelta(days=1)
-        history = await db.changes(self.pool, company_id, until)
+        history = await db.changes(self.pool, company_id, st.day_after(through, tz))
         sms = await db.sms_packs(self.pool, company_id, month)
         return st.build(self.catalogue, history, month, tz, through, sms)
 
