@@ -57,6 +57,9 @@ done
 
 # Shared by both languages: the voicemail tone and music on hold.
 sox -n "${FMT[@]}" "$OUT/beep.wav" synth 0.4 sine 1000 vol 0.5 fade q 0.01 0.4 0.01
+# The ringing tone callers hear as early media while phones ring (425 Hz, 1 s on, 4 s off:
+# the Russian and European ringback cadence); loops cleanly.
+sox -n "${FMT[@]}" "$OUT/ringback.wav" synth 1 sine 425 vol 0.4 fade q 0.01 1 0.01 pad 0 4
 
 # Music on hold: four soft plucked chords (C, Am, F, G), two seconds each; loops cleanly
 # because every chord fades out to silence.

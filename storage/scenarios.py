@@ -84,6 +84,9 @@ class PgScenarios:
             f"""SELECT n.target_ext, n.greeting, n.open_target, n.closed_target, n.fallback,
                       c.timezone, s.weekly, s.holidays, s.special, s.override, s.id AS sid,
                       {notice_sql("n")} AS notice,
+                      (SELECT a.name FROM audio_files a
+                        WHERE a.company_id = c.id AND a.kind = 'ringback'
+                        ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS ringback,
                       COALESCE((SELECT u.language FROM memberships m
                                   JOIN tg_users u ON u.tg_id = m.tg_id
                                  WHERE m.company_id = c.id AND m.role = 'owner'
@@ -105,6 +108,7 @@ class PgScenarios:
             greeting=r["greeting"],
             schedule=schedule_of(r, r["timezone"]) if r["sid"] is not None else None,
             notice=r["notice"],
+            ringback=r["ringback"],
         )
 
     async def group(self, company_id: int, name: str) -> GroupPlan | None:

@@ -71,6 +71,7 @@ class Call:
     answered_at: datetime | None = None
     answered: Leg | None = None
     caller_answered: bool = False  # the engine answered leg A itself
+    caller_early: bool = False  # the engine plays to leg A as early media (183, no answer)
     caller_gone: bool = False
     plan: NumberPlan | None = None  # the number's scenario, for inbound calls
     # The scenario's pending timers by purpose ("step", "tick"): a new one replaces

@@ -157,6 +157,12 @@ class Signalling(Protocol):
         """Answer leg A with the relay's SDP; CallerAnswered follows."""
         ...
 
+    async def progress(self, call_id: str) -> None:
+        """183 Session Progress to leg A with the relay's SDP: prompts played from now
+        on are early media, and A is not answered (nor billed by its carrier). `answer`
+        later sends the 200 with the same SDP; so does a leg B answering."""
+        ...
+
     async def play(self, call_id: str, prompt: str, loop: bool = False) -> None:
         """Play `prompt` (a path without extension; `<prompt>.8`/`.0` are the PCMA/PCMU
         payload files) to the caller, replacing what is playing now."""

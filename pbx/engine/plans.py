@@ -26,6 +26,7 @@ class NumberPlan:
     greeting: str | None = None
     schedule: Schedule | None = None
     notice: bool = False  # "this call is recorded" before anything else
+    ringback: str | None = None  # the company's melody played instead of ringing tones
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class ScenarioRunner:
         if number_plan.greeting is not None:
             prompts.append(await self.prompt(call, number_plan.greeting, "greeting"))
         if prompts:
-            await self.answer(call)
+            await self.early(call)  # heard before anyone answers: nothing billed yet
             call.state = CallState.PLAYING
             call.target = "greeting"
             await self.play_sequence(call, prompts, loop_moh=False)
@@ -115,7 +115,7 @@ class ScenarioRunner:
             await self._voicemail(call, target.arg, depth)
         elif kind is Kind.MESSAGE:
             prompt = await self.prompt(call, target.arg, "unavailable")
-            await self.answer(call)
+            await self.early(call)  # a message then hang-up is not an answered call
             call.state = CallState.PLAYING
             await self.m.command(self.m.signalling.play(call.offer.call_id, prompt.base))
             self.m.set_timer(call, prompt.duration, lambda: self.hang_up(call, "message_played"))
@@ -126,10 +126,17 @@ class ScenarioRunner:
         async def over(c: Call, outcome: RingOutcome, last_code: int | None) -> None:
             await self.goto(c, fallback, depth + 1)
 
+        melody = call.plan.ringback if call.plan else None
+        music: Prompt | None = None
         if call.caller_answered:
-            # The caller is already connected to us: music instead of ringing.
-            moh = await self.prompt(call, COMPANY_MOH, "moh")
-            await self.m.command(self.m.signalling.play(call.offer.call_id, moh.base, loop=True))
+            # The caller is already connected to us (menu, queue): music instead of ringing.
+            music = await self.prompt(call, melody or COMPANY_MOH, "moh")
+        elif call.caller_early or melody is not None:
+            # The caller hears us, not the phones' 180: the melody, or a ringing tone.
+            await self.early(call)
+            music = await self.prompt(call, melody, "ringback")
+        if music is not None:
+            await self.m.command(self.m.signalling.play(call.offer.call_id, music.base, loop=True))
         await self.m.start_ring(call, ring, over)
 
     async def _ring_ext(self, call: Call, ext: str, depth: int) -> None:
@@ -310,7 +317,7 @@ class ScenarioRunner:
             recipients = tuple(m.employee_id for m in group.members) if group else ()
         call.concerned = set(recipients)
         greeting = await self.prompt(call, f"vm-{box}", "voicemail")
-        await self.answer(call)
+        await self.early(call)  # answered only when the recording starts (the beep)
         call.state = CallState.VOICEMAIL
         state = VoicemailState(box, recipients)
         call.flow = state
@@ -320,6 +327,7 @@ class ScenarioRunner:
     async def _beep(self, call: Call, state: VoicemailState) -> None:
         if call.flow is not state:
             return
+        await self.answer(call)
         beep = await self.prompt(call, None, "beep")
         await self.m.command(self.m.signalling.play(call.offer.call_id, beep.base))
         self.m.set_timer(call, beep.duration, lambda: self._record(call, state))
@@ -412,6 +420,12 @@ class ScenarioRunner:
                 await self.play_sequence(call, rest, loop_moh)
 
         self.m.set_timer(call, first.duration, next_, slot="play")
+
+    async def early(self, call: Call) -> None:
+        """Let the caller hear us before anyone answers (183 with SDP, early media)."""
+        if not call.caller_answered and not call.caller_early:
+            call.caller_early = True
+            await self.m.command(self.m.signalling.progress(call.offer.call_id))
 
     async def answer(self, call: Call) -> None:
         if not call.caller_answered:

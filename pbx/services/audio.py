@@ -62,6 +62,7 @@ PROMPT_NAMES = (
     "callback_ok",
     "recorded",
     "moh",
+    "ringback",
 )
 
 

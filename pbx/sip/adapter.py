@@ -304,8 +304,10 @@ class SippyAdapter:
         self._media_keys[key] = call
 
     def forget(self, call: SipCall) -> None:
+        call.forgotten = True
         call.release_media()
-        self.calls.pop(call.call_id, None)
+        if self.calls.get(call.call_id) is call:
+            del self.calls[call.call_id]
         for key in [k for k, c in self._media_keys.items() if c is call]:
             del self._media_keys[key]
         self._signal_if_idle()
@@ -339,6 +341,10 @@ class SippyAdapter:
         """200 OK to leg A from the relay; `CallerAnswered` follows right after the 200
         is sent (not on ACK: sippy retransmits the 200 until the ACK comes)."""
         await self._call(self._with_call, call_id, lambda c: c._guarded(c.answer))
+
+    async def progress(self, call_id: str) -> None:
+        """183 with the relay's SDP to leg A: what is played next is early media."""
+        await self._call(self._with_call, call_id, lambda c: c._guarded(c.progress))
 
     async def dial_out(self, call_id: str, target: Target) -> None:
         """Call `target` as leg A of a new call `call_id` (click-to-call); see Signalling."""

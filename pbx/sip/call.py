@@ -70,7 +70,7 @@ class SipCall:
         self.ua_a = UA(
             gc,
             event_cb=lambda ev, ua: self._guarded(self._on_a_event, ev, ua),
-            dead_cbs=(self._on_dead,),
+            **self._end_cbs(),
         )
         self.ua_a.local_ua = adapter.ua_name
         self.call_id = ""
@@ -81,6 +81,12 @@ class SipCall:
         self.bridged: _Leg | None = None
         self.connected = False  # leg A has its 200 OK (from a leg B or from the engine)
         self.answered_by_engine = False
+        # The engine sent A a 183 with the relay's SDP (prompts as early media): A is
+        # neither answered nor billed; B legs' progress is not passed on any more.
+        self.early = False
+        self.early_sdp: Any = None
+        self._ended: set[int] = set()  # ids of our UAs that reached Disconnected/Failed/Dead
+        self.forgotten = False
         self.outbound = False  # leg A was dialled by the engine (dial_out)
         self.source: tuple[str, int] = ("", 0)
         self.t_invite = time.monotonic()
@@ -126,6 +132,8 @@ class SipCall:
             return
         # re-INVITEs, INFO and the like go through to the bridged side.
         if self.bridged is not None and self.bridged.answered:
+            if isinstance(event, CCEventUpdate) and self.media is not None:
+                self.media.fit_for_b(event.getData())  # B must not switch codecs
             self.bridged.ua.recvEvent(event)
         elif isinstance(event, CCEventUpdate) and self.connected and self.media is not None:
             body = event.getData()
@@ -166,6 +174,7 @@ class SipCall:
             isinstance(event, CCEventRing)
             and self.bridged is None
             and not self.connected
+            and not self.early
             and len(self.legs) == 1
         )
         if self.bridged is leg or early:
@@ -203,8 +212,8 @@ class SipCall:
     def _b_progress(self, leg: _Leg, event: Any) -> None:
         if isinstance(event, CCEventRing):
             self.adapter.emit(LegRinging(self.call_id, leg.leg_id))
-        if self.connected or self.bridged is not None:
-            return  # A already answered (or being answered): nothing to show it
+        if self.connected or self.early or self.bridged is not None:
+            return  # A already answered (or hears the engine's early media): nothing to show
         data = event.getData()
         body = data[2] if data is not None and len(data) > 2 else None
         if body is not None and len(self.legs) > 1:
@@ -226,17 +235,31 @@ class SipCall:
             # The engine answered A (IVR, queue): the relay now points at B; no re-INVITE.
             if self.media is not None:
                 self.media.stop_play()
+        elif self.early and self.early_sdp is not None:
+            # A hears the engine's early media: answer it now, with the SDP of the 183
+            # (the relay already points at B).
+            if self.media is not None:
+                self.media.stop_play()
+            self.connected = True
+            self.ua_a.recvEvent(CCEventConnect((200, "OK", self.early_sdp.getCopy())))
         else:
             self.connected = True
             self.ua_a.recvEvent(event)
         self.adapter.emit(LegAnswered(self.call_id, leg.leg_id))
 
-    def _on_dead(self, ua: Any) -> None:
-        if all(x.isDead() for x in self.all_uas):
-            self.adapter.forget(self)
+    def _end_cbs(self) -> dict[str, tuple[Callable[..., None], ...]]:
+        """Callbacks that tell us a UA of ours is over. sippy runs dead callbacks before
+        the UA's state says dead, and keeps a UA ~32 s in Disconnected/Failed to absorb
+        retransmissions (it answers them itself), so the call leaves our table as soon as
+        every UA has ended, not when the last one is dead."""
+        cb = (self._ua_ended,)
+        return {"disc_cbs": cb, "fail_cbs": cb, "dead_cbs": cb}
 
-    def _on_leg_dead(self, ua: Any) -> None:
-        if self.ua_a.isDead() and all(x.isDead() for x in self.all_uas):
+    def _ua_ended(self, ua: Any, *_args: Any) -> None:
+        self._ended.add(id(ua))
+        if self.forgotten:
+            return
+        if all(id(x) in self._ended for x in (self.ua_a, *self.all_uas)):
             self.adapter.forget(self)
 
     # --- commands (on the sippy thread) --------------------------------------
@@ -249,19 +272,17 @@ class SipCall:
             self.adapter.emit(LegFailed(self.call_id, leg_id, code, reason))
             return
         leg = _Leg(leg_id, None)
-        ua = self._uac(
-            target, lambda ev, ua: self._guarded(self._on_b_event, leg, ev, ua), self._on_leg_dead
-        )
+        ua = self._uac(target, lambda ev, ua: self._guarded(self._on_b_event, leg, ev, ua))
         leg.ua = ua
         body = self.a_offer()
-        if self.rtp is not None:
+        if self.rtp is not None and self.media is not None:
             ua.on_local_sdp_change = self.rtp.on_caller_sdp_change
             ua.on_remote_sdp_change = lambda b, done: self._guarded(
                 self._leg_remote_sdp, leg, b, done
             )
             self.rtp.caller.raddress = target.proxy or (target.host, target.port)
             if body is not None:
-                body = body.getCopy()
+                body = self.media.offer_for_b(body)
         self.legs[leg_id] = leg
         self.all_uas.append(ua)
         ev = CCEventTry(
@@ -286,14 +307,14 @@ class SipCall:
             return self.e_try.getData()[3]
         return self.media.a_sdp if self.media is not None else None
 
-    def _uac(self, target: Target, event_cb: Callable[..., None], dead: Callable[..., None]) -> Any:
+    def _uac(self, target: Target, event_cb: Callable[..., None]) -> Any:
         ua = UA(
             self.adapter.global_config,
             event_cb=event_cb,
             username=target.username,
             password=target.password,
             nh_address=(target.host, target.port),
-            dead_cbs=(dead,),
+            **self._end_cbs(),
             extra_headers=[SipHeader(name=n, body=v) for n, v in target.headers] or None,
         )
         ua.local_ua = self.adapter.ua_name
@@ -305,9 +326,7 @@ class SipCall:
         """Call leg A from the engine, offering the relay; B legs follow its answer."""
         assert self.media is not None
         self.outbound = True
-        ua = self._uac(
-            target, lambda ev, ua: self._guarded(self._on_a_event, ev, ua), self._on_dead
-        )
+        ua = self._uac(target, lambda ev, ua: self._guarded(self._on_a_event, ev, ua))
         ua.on_remote_sdp_change = lambda b, done: self._guarded(self._a_answer_sdp, b, done)
         self.ua_a = ua
 
@@ -330,27 +349,59 @@ class SipCall:
         return None
 
     def answer(self) -> None:
-        """200 OK to A with the relay's SDP; B legs may be bridged later (no re-INVITE)."""
-        if self.connected or self.e_try is None or self.ua_a.isDead() or self.media is None:
+        """200 OK to A with the relay's SDP (the one of the 183, if early media went
+        first); B legs may be bridged later (no re-INVITE)."""
+        if self.connected or self.ua_a.isDead():
+            return
+        if self.early_sdp is not None:
+            self._answered(self.early_sdp.getCopy())
+            return
+        self._relay_answer(self._answered)
+
+    def _answered(self, sdp: Any) -> None:
+        if self.ua_a.isDead() or self.connected:
+            return
+        self.connected = True
+        self.answered_by_engine = True
+        self.ua_a.recvEvent(CCEventConnect((200, "OK", sdp)))
+        self.adapter.emit(CallerAnswered(self.call_id))
+
+    def progress(self) -> None:
+        """183 Session Progress to A with the relay's SDP, so prompts reach the caller as
+        early media: the carrier sees no answer (and bills none) until `answer` or a
+        leg B answers; a failure later ends the call with its own code."""
+        if self.connected or self.early or self.ua_a.isDead():
+            return
+        self.early = True
+
+        def ready(sdp: Any) -> None:
+            if self.ua_a.isDead() or self.connected:
+                return
+            self.early_sdp = sdp.getCopy()
+            self.ua_a.recvEvent(CCEventRing((183, "Session Progress", sdp)))
+
+        self._relay_answer(ready)
+
+    def _relay_answer(self, then: Callable[[Any], None]) -> None:
+        """The relay's SDP answer to A's offer (one codec), handed to `then`; A is
+        refused when it offers nothing the relay can play to or the relay fails."""
+        if self.e_try is None or self.media is None:
             return
         body = self.e_try.getData()[3]
         if body is None:
             self.reject(488, "Not Acceptable Here")
             return
 
-        def answered(sdp: Any) -> None:
+        def done(sdp: Any) -> None:
             if self.ua_a.isDead() or self.connected:
                 return
             if sdp is None:
                 self.reject(500, "Media Relay Failed")
                 return
-            self.connected = True
-            self.answered_by_engine = True
-            self.ua_a.recvEvent(CCEventConnect((200, "OK", sdp)))
-            self.adapter.emit(CallerAnswered(self.call_id))
+            then(sdp)
 
         try:
-            self.media.answer(body, lambda sdp: self._guarded(answered, sdp))
+            self.media.answer(body, lambda sdp: self._guarded(done, sdp))
         except ValueError as exc:
             log.warning("answer_refused", call_id=self.call_id, reason=str(exc))
             self.reject(488, "Not Acceptable Here")

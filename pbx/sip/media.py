@@ -80,18 +80,22 @@ def pick_codecs(sect: Any) -> tuple[int, int | None]:
     pt = next((f for f in sect.m_header.formats if f in G711_DECODERS), None)
     if pt is None:
         raise ValueError("caller offers neither PCMU nor PCMA")
-    te: int | None = None
+    return pt, telephone_event(sect)
+
+
+def telephone_event(sect: Any) -> int | None:
+    """The payload type of RFC 2833 events at 8 kHz in an audio section, if offered."""
     for ah in sect.a_headers:
         if ah.name == "rtpmap" and ah.value is not None:
             num, _, enc = ah.value.partition(" ")
             if enc.lower().startswith("telephone-event/8000") and num.isdigit():
-                te = int(num)
-                break
-    return pt, te
+                return int(num)
+    return None
 
 
-def trim_answer(body: Any, pt: int, te: int | None) -> None:
-    """Answer with exactly one codec (so prompts and recordings know it) plus DTMF."""
+def keep_codec(body: Any, pt: int, te: int | None) -> None:
+    """Exactly one codec (so prompts and recordings know it) plus DTMF: what the engine
+    answers A with, and what every leg B is then offered (the relay does not transcode)."""
     sect = audio_section(body)
     if sect is None:
         return
@@ -253,7 +257,7 @@ class CallMedia:
             if body is None:
                 done(None)
                 return
-            trim_answer(body, pt, te)
+            keep_codec(body, pt, te)
             self.local_sdp = body.getCopy()
             self.arm()
             done(body)
@@ -306,6 +310,32 @@ class CallMedia:
             done(answer)
 
         self.rtp.on_caller_sdp_change(update, updated)
+
+    def offer_for_b(self, a_sdp: Any) -> Any:
+        """What a leg B is offered in place of A's SDP (see `fit_for_b`)."""
+        body = a_sdp.getCopy()
+        self.fit_for_b(body)
+        return body
+
+    def fit_for_b(self, body: Any) -> None:
+        """Cut an SDP from A (the offer for a leg B, a re-INVITE passed on to B) to what
+        the relay can carry, since it does not transcode. Once the engine has given A the
+        relay's SDP (answer, early media, a call it dialled): exactly the codec A and the
+        engine agreed on, plus telephone-event, or B may pick one A never accepted and
+        both hear silence. Before that: the G.711 codecs A offers, in A's order, so the
+        engine can still play to and record the call (A offering no G.711 is passed on
+        as it is: the call works, unrecorded)."""
+        if body is None:
+            return
+        if self.pt is not None:
+            keep_codec(body, self.pt, self.te)
+            return
+        sect = audio_section(body)
+        if sect is None or not any(f in G711_DECODERS for f in sect.m_header.formats):
+            return
+        te = telephone_event(sect)
+        sect.m_header.formats = [f for f in sect.m_header.formats if f in G711_DECODERS or f == te]
+        sect.optimize_a()
 
     def update_caller(self, offer: Any, done: Callable[[Any], None]) -> None:
         """A re-INVITE from A while no leg B is bridged (hold, new address): re-point the

@@ -54,6 +54,27 @@ async def pbx(base_settings: Settings, db_dsn: str) -> AsyncIterator[Service]:
     await service.stop()
 
 
+@pytest.fixture(autouse=True)
+async def sip_table_empties(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After every test that ran the PBX, the SIP layer's call table drains: an ended
+    call that stays there leaks its UAs and relay session (issue 13)."""
+    yield
+    if "pbx" not in request.fixturenames:
+        return
+    service: Service = request.getfixturevalue("pbx")
+    adapter = service.adapter
+    if adapter is None or not adapter.alive:
+        return
+
+    async def drained() -> bool:
+        return not adapter.calls
+
+    try:
+        await eventually(drained, timeout=15)
+    except TimeoutError:
+        pytest.fail(f"calls left in the SIP table: {sorted(adapter.calls)}")
+
+
 @pytest.fixture(scope="session")
 def prov(pbx: Service) -> Provisioning:
     assert pbx.pool is not None

@@ -19,12 +19,11 @@ from tests.e2e.conftest import (
     eventually,
     make_office,
 )
-from tests.support.audio import has_tone
+from tests.support.calls import talk
 from tests.support.phone import Phone
 
 pytestmark = pytest.mark.e2e
 
-LOW, HIGH = 440, 1000
 CLIENT = "79990001122"
 
 
@@ -53,24 +52,6 @@ async def carrier(prov: Provisioning, office: Office) -> AsyncIterator[Phone]:
     await prov.add_number(office.company_id, "74951234567", trunk.id, "102")
     yield phone
     await phone.close()
-
-
-async def talk(caller: Phone, callee: Phone, tmp: Path) -> None:
-    """Both sides play a distinct tone and record; prove each heard the other."""
-    await caller.wait_media()
-    await callee.wait_media()
-    await caller.play_tone(LOW)
-    await callee.play_tone(HIGH)
-    a_wav, b_wav = tmp / "caller.wav", tmp / "callee.wav"
-    await caller.record_to(a_wav, max_ms=1500)
-    await callee.record_to(b_wav, max_ms=1500)
-    await caller.wait_record_stopped()
-    await callee.wait_record_stopped()
-    await caller.stop_audio()
-    await callee.stop_audio()
-    assert has_tone(a_wav, HIGH), "caller did not hear the callee"
-    assert has_tone(b_wav, LOW), "callee did not hear the caller"
-    assert not has_tone(a_wav, LOW), "caller hears itself, not the callee"
 
 
 async def test_internal_call_audio_both_ways_and_record(

@@ -28,9 +28,9 @@ from tests.e2e.conftest import (
     make_office,
     office_owner,
 )
-from tests.e2e.test_calls import HIGH, LOW, talk
 from tests.support.audio import analyse, generate_tone_wav, has_tone
 from tests.support.bot import ffmpeg, running_bot
+from tests.support.calls import HIGH, LOW, talk
 from tests.support.fake_telegram import TgUser
 from tests.support.phone import Phone
 
@@ -110,7 +110,8 @@ async def test_client_hears_notice_both_parties_recorded_owner_listens_in_telegr
     rec.carrier.mark()
     await rec.carrier.call(f"sip:{NUMBER}@127.0.0.1:{ENGINE_PORT}")
     call_id = str(rec.carrier.current_call_id)
-    await rec.carrier.wait_state("CONFIRMED")  # the PBX answers to say the call is recorded
+    # The notice is early media: heard, but the carrier sees no answer (nothing billed).
+    await rec.carrier.wait_early_media()
     heard = tmp_path / "notice.wav"
     await rec.carrier.record_to(heard, max_ms=1200)
     await rec.carrier.wait_record_stopped()
@@ -118,7 +119,9 @@ async def test_client_hears_notice_both_parties_recorded_owner_listens_in_telegr
 
     p101 = rec.office.phones["101"]
     await p101.wait_incoming(timeout=15)  # rings only after the notice
+    assert not rec.carrier.saw_state("CONFIRMED")
     await p101.answer()
+    await rec.carrier.wait_state("CONFIRMED")  # the employee's answer answers the client
     await talk(rec.carrier, p101, tmp_path)
 
     async def talking_now() -> bool:  # the engine's live board, as /now reads it

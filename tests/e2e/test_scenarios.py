@@ -39,8 +39,8 @@ from tests.e2e.conftest import (
     make_office,
     office_owner,
 )
-from tests.e2e.test_calls import talk
 from tests.support.audio import generate_tone_wav, has_tone, read_wav
+from tests.support.calls import talk
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_telegram import TgUser as FakeUser
 from tests.support.phone import Phone

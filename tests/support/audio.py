@@ -131,3 +131,19 @@ def generate_tone_wav(
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
     return out
+
+
+def noise_blocks(
+    wav_path: str | Path, freq: float, min_ratio: float = 0.5, block_ms: int = BLOCK_MS
+) -> int:
+    """Blocks in a recording of one steady tone that carry something else: clicks, noise
+    bursts, audio in a codec decoded as another. The first and last blocks are left out
+    (the tone starts and stops inside them); silent blocks (lost packets) don't count."""
+    samples, rate = read_wav(wav_path)
+    blocks = _blocks(samples, rate, block_ms)[1:-1]
+    if blocks.shape[0] == 0:
+        return 0
+    total = np.mean(blocks * blocks, axis=1)
+    voiced = total > SILENCE_RMS**2
+    ratio = goertzel_power(blocks, freq, rate) / np.maximum(total, 1e-20)
+    return int(np.count_nonzero(voiced & (ratio < min_ratio)))

@@ -58,7 +58,7 @@ class Phone:
         name: str = "phone",
         host: str = "127.0.0.1",
         rtp_port: int = 0,
-        codecs: str = "PCMU,PCMA",
+        codecs: str = "default",  # pjsua's own list, as a real softphone offers it
         auto_ringing: bool = True,
         log_level: int | None = None,
         start_timeout: float = 10.0,
@@ -409,6 +409,31 @@ class Phone:
         return await self.wait_for(
             "call_state", lambda e: e["state"] == state and this(e), timeout=timeout, fail=fail
         )
+
+    def codec(self, call_id: str | None = None) -> str:
+        """The codec of the call's audio stream (default: the newest call), as last
+        negotiated; events are read, not consumed."""
+        this = self._this_call(call_id)
+        seen = [ev for ev in self.events if ev.get("event") == "media_active" and this(ev)]
+        return str(seen[-1].get("codec", "")) if seen else ""
+
+    def saw_state(self, state: str, call_id: str | None = None) -> bool:
+        """Whether the call (default: the newest) ever reached ``state``, marks ignored:
+        e.g. a caller that must never have been answered (CONFIRMED)."""
+        this = self._this_call(call_id)
+        return any(
+            ev.get("event") == "call_state" and ev["state"] == state and this(ev)
+            for ev in self.events
+        )
+
+    async def wait_early_media(self, timeout: float = 10.0) -> Event:
+        """183 Session Progress with SDP: the caller hears the PBX before any answer."""
+        await self.wait_for(
+            "call_state",
+            lambda e: e["state"] == "EARLY" and e["last_status_code"] == 183,
+            timeout=timeout,
+        )
+        return await self.wait_media(timeout)
 
     async def wait_media(self, timeout: float = 10.0) -> Event:
         return await self.wait_for("media_active", timeout=timeout)

@@ -266,6 +266,8 @@ class Agent:
         )
 
     def _set_codecs(self, wanted: list[str]) -> None:
+        if [w.strip().lower() for w in wanted] == ["default"]:
+            return  # pjsua's own list and order (speex, iLBC, GSM, G.711, G.722), as shipped
         prio = {name.strip().upper(): 255 - i for i, name in enumerate(wanted) if name.strip()}
         for ci in self.ep.codecEnum2():
             base = ci.codecId.split("/")[0].upper()
@@ -462,7 +464,15 @@ class Agent:
                 am.startTransmit(self.recorder)
         self.emit("media_state", call=call.handle, status=status, call_id=ci.callIdString)
         if status == "ACTIVE":
-            self.emit("media_active", call=call.handle, call_id=ci.callIdString)
+            codec = ""
+            if audio:
+                # The codec this call's stream uses (what the two ends agreed on).
+                codec = str(
+                    call.getStreamInfo(
+                        next(m.index for m in ci.media if m.type == pj.PJMEDIA_TYPE_AUDIO)
+                    ).codecName
+                )
+            self.emit("media_active", call=call.handle, call_id=ci.callIdString, codec=codec)
 
     # ------------------------------------------------------------- helpers
 
@@ -744,7 +754,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1", help="address for SIP and RTP")
     p.add_argument("--name", default="phone", help="user part of the local (unregistered) URI")
     p.add_argument("--rtp-port", type=int, default=0, help="first RTP port (0: pjsua picks)")
-    p.add_argument("--codecs", default="PCMU,PCMA", help="codecs to offer, in order")
+    p.add_argument("--codecs", default="PCMU,PCMA", help="codecs to offer, in order, or 'default'")
     p.add_argument("--log-level", type=int, default=0, help="pjsua log level to stderr (0-6)")
     p.add_argument("--no-auto-ringing", action="store_true", help="don't send 180 on INVITE")
     return p.parse_args(argv)

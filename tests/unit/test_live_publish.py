@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pbx.engine.events import CallerGone, LegAnswered, LegRinging
 from pbx.engine.live import Change, LiveCall
-from tests.unit.test_call_logic import Harness, device_offer
+from tests.support.engine import (
+    Harness,
+    device_offer,
+)
 
 
 class FakeBoard:

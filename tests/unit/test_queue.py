@@ -19,8 +19,13 @@ from pbx.engine.plans import NumberPlan, QueuePlan
 from pbx.engine.queue import parse_callback
 from pbx.engine.ringplan import Algorithm
 from pbx.engine.targets import Kind, Target
-from tests.unit.test_call_logic import CARRIER, Harness
-from tests.unit.test_scenarios import FakeScenarios, group, scenario_directory
+from tests.support.engine import (
+    CARRIER,
+    FakeScenarios,
+    Harness,
+    group,
+    scenario_directory,
+)
 
 
 @dataclass
