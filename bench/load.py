@@ -4,13 +4,15 @@
     .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1
     .venv/bin/python -m bench.load --calls 100 --rate 10 --hold 20 --record
     .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1 --inbound --channels 1000
+    .venv/bin/python -m bench.load --calls 1000 --rate 20 --hold 1 --inbound --greeting
 
 Starts `pbx run` as its own process (private PostgreSQL/Redis, fresh `pbx_bench`
 database), provisions one company with ext 101 (the SIPp caller, digest auth through
 the edge) and ext 102 (a SIPp callee registered through the edge, echoing RTP), runs
 the calls (or, with --inbound, has a carrier at 127.0.0.2 call a company number routed
 to ext 102, straight at the engine; --channels caps that number's concurrent calls, which
-makes every call take a channel lease in Redis), samples CPU and memory of the service and of Kamailio every second, and
+makes every call take a channel lease in Redis; --greeting has the number play the
+shipped greeting first, as early media from the engine), samples CPU and memory of the service and of Kamailio every second, and
 prints a Markdown row set (also appended to docs/benchmarks.md with --write).
 Bounded: every SIPp run has a global timeout and a call count.
 """
@@ -194,6 +196,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await conn.execute(
                 "UPDATE companies SET recording_mode = 'all' WHERE id = $1", int(cid)
             )
+        if args.greeting:  # no such upload: the shipped greeting, played by the engine
+            await conn.execute(
+                "UPDATE numbers SET greeting = 'bench' WHERE company_id = $1", int(cid)
+            )
         if args.channels:  # what a plan's channel limit writes
             await conn.execute(
                 "UPDATE companies SET channels_per_number = $2 WHERE id = $1",
@@ -353,6 +359,8 @@ async def drive(
             pass
     result = await uac.wait()
     elapsed = time.monotonic() - t_start
+    drained = await sip_table_drained()
+    rss_end = proc_sample(pid)[1]
     metrics = await http_json("/metrics")
     await uas.stop()
     relay = metrics.get("relay", {})
@@ -374,12 +382,29 @@ async def drive(
         "rtp_expected": expected,
         "rtp_relayed": transmitted,
         "rtp_loss_pct": round(max(0.0, 1 - transmitted / expected) * 100, 3) if expected else None,
+        "sip_calls_left": drained,
+        "rss_mb_first_last_after": [
+            round(usage_pbx.samples[0][2] / 2**20, 1) if usage_pbx.samples else None,
+            round(usage_pbx.samples[-1][2] / 2**20, 1) if usage_pbx.samples else None,
+            round(rss_end / 2**20, 1),
+        ],
         "pbx": usage_pbx.summary(),
         "kamailio": usage_kam.summary(),
         "relay_counters": relay,
         "sipp_tail": result.output[-600:] if result.failed else "",
         "work_dir": str(tmp),
     }
+
+
+async def sip_table_drained(timeout: float = 20.0) -> int:
+    """Calls left in the engine's SIP table once the load is over (0 expected), waiting
+    up to `timeout` for the last BYEs to be answered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = int((await http_json("/metrics")).get("sip_calls", -1))
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        await asyncio.sleep(0.5)
 
 
 def main() -> None:
@@ -393,6 +418,7 @@ def main() -> None:
     p.add_argument("--record", action="store_true", help="record every call (mixed OGG)")
     p.add_argument("--inbound", action="store_true", help="a carrier calls a company number")
     p.add_argument("--channels", type=int, help="the company's channels per number (a plan cap)")
+    p.add_argument("--greeting", action="store_true", help="the number plays a greeting first")
     args = p.parse_args()
     out = asyncio.run(run(args))
     json.dump(out, sys.stdout, indent=2)

@@ -297,6 +297,8 @@ class Service:
             per_second[int(t)] = per_second.get(int(t), 0) + 1
         return {
             "active_calls": len(self.calls.calls),
+            # Calls the SIP layer still holds (UAs, relay sessions): 0 once all have ended.
+            "sip_calls": len(self.adapter.calls),
             "calls_per_s_peak": max(per_second.values(), default=0),
             "setup_delay_ms": {
                 "count": len(delays),
