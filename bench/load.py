@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1
     .venv/bin/python -m bench.load --calls 100 --rate 10 --hold 20 --record
     .venv/bin/python -m bench.load --calls 1200 --rate 60 --hold 1 --inbound --channels 1000
-    .venv/bin/python -m bench.load --calls 1000 --rate 20 --hold 1 --inbound --greeting
+    .venv/bin/python -m bench.load --calls 1000 --rate 20 --hold 1 --inbound --greeting --rounds 3
 
 Starts `pbx run` as its own process (private PostgreSQL/Redis, fresh `pbx_bench`
 database), provisions one company with ext 101 (the SIPp caller, digest auth through
@@ -208,6 +208,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         await conn.close()
         out = await drive(args, service.pid, domain, a, b)
+        # More rounds in the same process: the SIP table back at 0 and RSS level after
+        # each one show that ended calls leave nothing behind.
+        out["rounds"] = [summary_of(out)]
+        for _ in range(args.rounds - 1):
+            out["rounds"].append(summary_of(await drive(args, service.pid, domain, a, b)))
         if args.record:
             out["recordings"] = await recordings_kept(dsn, service.pid, out["successful"])
         return out
@@ -396,6 +401,11 @@ async def drive(
     }
 
 
+def summary_of(out: dict[str, Any]) -> dict[str, Any]:
+    keys = ("successful", "failed", "sip_calls_left", "rss_mb_first_last_after", "sipp_tail")
+    return {k: out[k] for k in keys}
+
+
 async def sip_table_drained(timeout: float = 20.0) -> int:
     """Calls left in the engine's SIP table once the load is over (0 expected), waiting
     up to `timeout` for the last BYEs to be answered."""
@@ -419,6 +429,7 @@ def main() -> None:
     p.add_argument("--inbound", action="store_true", help="a carrier calls a company number")
     p.add_argument("--channels", type=int, help="the company's channels per number (a plan cap)")
     p.add_argument("--greeting", action="store_true", help="the number plays a greeting first")
+    p.add_argument("--rounds", type=int, default=1, help="run the load this many times")
     args = p.parse_args()
     out = asyncio.run(run(args))
     json.dump(out, sys.stdout, indent=2)

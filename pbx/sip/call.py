@@ -80,11 +80,11 @@ class SipCall:
         self.all_uas: list[Any] = []
         self.bridged: _Leg | None = None
         self.connected = False  # leg A has its 200 OK (from a leg B or from the engine)
-        self.answered_by_engine = False
         # The engine sent A a 183 with the relay's SDP (prompts as early media): A is
         # neither answered nor billed; B legs' progress is not passed on any more.
         self.early = False
         self.early_sdp: Any = None
+        self.answer_when_ready = False
         self._ended: set[int] = set()  # ids of our UAs that reached Disconnected/Failed/Dead
         self.forgotten = False
         self.outbound = False  # leg A was dialled by the engine (dial_out)
@@ -153,7 +153,6 @@ class SipCall:
     def _on_dialled_a_event(self, event: Any) -> None:
         if isinstance(event, CCEventConnect):
             self.connected = True
-            self.answered_by_engine = True
             self.adapter.emit(CallerAnswered(self.call_id))
         elif isinstance(event, CCEventFail | CCEventDisconnect):
             data = event.getData() if isinstance(event, CCEventFail) else None
@@ -355,14 +354,15 @@ class SipCall:
             return
         if self.early_sdp is not None:
             self._answered(self.early_sdp.getCopy())
-            return
-        self._relay_answer(self._answered)
+        elif self.early:
+            self.answer_when_ready = True  # the 183's SDP is on its way from the relay
+        else:
+            self._relay_answer(self._answered)
 
     def _answered(self, sdp: Any) -> None:
         if self.ua_a.isDead() or self.connected:
             return
         self.connected = True
-        self.answered_by_engine = True
         self.ua_a.recvEvent(CCEventConnect((200, "OK", sdp)))
         self.adapter.emit(CallerAnswered(self.call_id))
 
@@ -378,7 +378,10 @@ class SipCall:
             if self.ua_a.isDead() or self.connected:
                 return
             self.early_sdp = sdp.getCopy()
-            self.ua_a.recvEvent(CCEventRing((183, "Session Progress", sdp)))
+            if self.answer_when_ready:
+                self._answered(sdp)
+            else:
+                self.ua_a.recvEvent(CCEventRing((183, "Session Progress", sdp)))
 
         self._relay_answer(ready)
 
