@@ -364,7 +364,7 @@ async def drive(
             pass
     result = await uac.wait()
     elapsed = time.monotonic() - t_start
-    drained = await sip_table_drained()
+    drained = await sip_table_drained(args.drain_wait)
     rss_end = proc_sample(pid)[1]
     metrics = await http_json("/metrics")
     await uas.stop()
@@ -430,6 +430,9 @@ def main() -> None:
     p.add_argument("--channels", type=int, help="the company's channels per number (a plan cap)")
     p.add_argument("--greeting", action="store_true", help="the number plays a greeting first")
     p.add_argument("--rounds", type=int, default=1, help="run the load this many times")
+    p.add_argument(
+        "--drain-wait", type=float, default=20, help="seconds to wait for the SIP table to drain"
+    )
     args = p.parse_args()
     out = asyncio.run(run(args))
     json.dump(out, sys.stdout, indent=2)
