@@ -41,29 +41,15 @@ from pbx.engine.events import (
 )
 from pbx.errors import EngineUnavailable
 from pbx.logging import get_logger
+from pbx.sip import patches
 from pbx.sip.call import DIAL_OUT_LEG, SipCall
 from pbx.sip.media import CallMedia, RelayCaps, discover
+from pbx.sip.patches import TransactionManagerFixes
 
 log = get_logger(__name__)
 
 # Headers the SIP edge adds after authenticating a device; read only from the edge.
 PASSED_HEADERS = ("x-pbx-user", "x-pbx-domain")
-
-
-def _lowercase_transport_params() -> None:
-    """sippy refuses `;transport=UDP` (upper case, as SIPp and some phones send it) and
-    then never sends the BYE; RFC 3261 says the value is case-insensitive."""
-    if getattr(SipURL, "_pbx_patched", False):
-        return
-    original = SipURL.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        if isinstance(self.transport, str):
-            self.transport = self.transport.lower()
-
-    SipURL.__init__ = init  # type: ignore[method-assign]
-    SipURL._pbx_patched = True  # type: ignore[attr-defined]
 
 
 class _InOrderUdpOpts(Udp_server_opts):
@@ -74,7 +60,7 @@ class _InOrderUdpOpts(Udp_server_opts):
     nworkers = 1
 
 
-class _TransactionManager(SipTransactionManager):
+class _TransactionManager(TransactionManagerFixes, SipTransactionManager):
     model_udp_server = (Udp_server, _InOrderUdpOpts)
 
 
@@ -159,7 +145,7 @@ class SippyAdapter:
 
     def _setup(self) -> None:
         # rtp.io writes rtpproxy_acct.csv into the working directory.
-        _lowercase_transport_params()
+        patches.apply()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chdir(self.work_dir)
         gc = MyConfigParser()

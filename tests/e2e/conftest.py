@@ -3,83 +3,24 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import pytest
-import redis.asyncio as aioredis
 
 from pbx.app import Service
-from pbx.config import Settings
 from pbx.services import Provisioning, SipCredentials
 from pbx.services.cabinet import Actor, Cabinet, TgUser
-from tests.conftest import ROOT
+from tests.conftest import (  # noqa: F401  (re-exported for the e2e modules)
+    CARRIER_IP,
+    E2E_REDIS_DB,
+    EDGE_PORT,
+    ENGINE_PORT,
+    HTTP_PORT,
+    NO_ANSWER,
+)
 from tests.support.phone import Phone
 from tests.support.wait import eventually
-
-EDGE_PORT = 25060
-ENGINE_PORT = 25070
-HTTP_PORT = 25081
-CARRIER_IP = "127.0.0.2"
-NO_ANSWER = 3.0
-E2E_REDIS_DB = 1
-
-
-@pytest.fixture(scope="session")
-async def pbx(base_settings: Settings, db_dsn: str) -> AsyncIterator[Service]:
-    # A Redis database of its own, emptied first: company ids restart with every test
-    # database, and state an interrupted run left behind (who is on a call, queues)
-    # must not leak into this one.
-    redis_url = base_settings.redis_dsn.rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
-    flush = aioredis.from_url(redis_url)
-    await flush.flushdb()
-    await flush.aclose()
-    settings = Settings(
-        data_dir=ROOT / "var" / "e2e",
-        database_url=db_dsn,
-        redis_url=redis_url,
-        sip_domain="pbx.test",
-        edge_port=EDGE_PORT,
-        engine_port=ENGINE_PORT,
-        http_port=HTTP_PORT,
-        rtp_port_min=31000,
-        rtp_port_max=31999,
-        no_answer_timeout=NO_ANSWER,
-    )
-    service = Service(settings)
-    await service.start()
-    yield service
-    await service.stop()
-
-
-@pytest.fixture(autouse=True)
-async def sip_table_empties(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """After every test that ran the PBX, the SIP layer's call table drains: an ended
-    call that stays there leaks its UAs and relay session (issue 13)."""
-    yield
-    if "pbx" not in request.fixturenames:
-        return
-    service: Service = request.getfixturevalue("pbx")
-    adapter = service.adapter
-    if adapter is None or not adapter.alive:
-        return
-
-    async def drained() -> bool:
-        return not adapter.calls
-
-    try:
-        await eventually(drained, timeout=15)
-    except TimeoutError:
-        pytest.fail(f"calls left in the SIP table: {sorted(adapter.calls)}")
-
-
-@pytest.fixture(scope="session")
-def prov(pbx: Service) -> Provisioning:
-    assert pbx.pool is not None
-    return Provisioning(pbx.pool, pbx.settings)
-
 
 _ports = itertools.count(25100)
 

@@ -56,9 +56,9 @@ class UdpPeer:
         if self.transport is not None:
             self.transport.close()
 
-    def send(self, text: str, to: tuple[str, int]) -> None:
+    def send(self, text: str | bytes, to: tuple[str, int]) -> None:
         assert self.transport is not None
-        self.transport.sendto(text.encode(), to)
+        self.transport.sendto(text.encode() if isinstance(text, str) else text, to)
 
     async def reply(self, timeout: float = 2.0) -> str | None:
         """The next final response's status line, or None if nothing came in time."""

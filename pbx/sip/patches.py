@@ -1,0 +1,157 @@
+"""What sippy 2.5 gets wrong on input we do not control, mended at the narrowest point.
+
+Every malformed message must get a 4xx and none may leave the engine silent: the edge
+takes a silent engine out of rotation after 2 s, so one bad INVITE from any phone or
+carrier would stop calls for every company (issue 18).
+- `SipURL` refuses `;transport=UDP` in upper case (RFC 3261: case-insensitive) and then
+  never sends the BYE.
+- The UDP reader takes at most 8192 bytes of a datagram: a longer INVITE (a big SDP) is
+  cut and then fails to parse.
+- A request that fails to parse should be answered 400, but sippy's own error reply
+  raises a TypeError (`SipParseError.getResponse()` without the request), so nothing
+  is sent; one that is not UTF-8 raises before any of that.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sippy.SipTransactionManager as stm
+import sippy.Udp_server as udp
+from sippy.Exceptions.SipParseError import SipParseError
+from sippy.SipRequest import SipRequest
+from sippy.SipResponse import SipResponse
+from sippy.SipURL import SipURL
+
+from pbx.logging import get_logger
+
+log = get_logger(__name__)
+
+MAX_DATAGRAM = 65535
+# The headers a response copies from its request (RFC 3261 8.2.6.2), long and compact.
+_COPIED = {"via": "Via", "v": "Via", "from": "From", "f": "From", "to": "To", "t": "To"}
+_COPIED |= {"call-id": "Call-ID", "i": "Call-ID", "cseq": "CSeq"}
+_HEADER = re.compile(r"^([A-Za-z-]+)[ \t]*:[ \t]*(.*)$")
+
+
+def bad_request(text: str, reason: str = "Bad Request") -> Any | None:
+    """A 400 for a request sippy cannot parse, built from its raw header lines. The peer
+    matches it by the Via branch, so a From, To or CSeq that does not parse is replaced
+    by a neutral one; None when the Via or Call-ID is missing or broken (nobody to
+    answer)."""
+    if text.startswith("SIP/2.0 "):
+        return None  # a response: never answered
+    head = text.split("\r\n\r\n", 1)[0].split("\n")
+    method = head[0].split(" ", 1)[0] if head and head[0] else "INVITE"
+    lines: dict[str, list[str]] = {}
+    for raw in head[1:]:
+        m = _HEADER.match(raw.rstrip("\r"))
+        if m is not None and m.group(1).lower() in _COPIED:
+            name = _COPIED[m.group(1).lower()]
+            lines.setdefault(name, []).append(f"{name}: {m.group(2)}")
+    if "Via" not in lines or "Call-ID" not in lines:
+        return None
+    neutral = {
+        "From": ["From: <sip:invalid@invalid.invalid>;tag=invalid"],
+        "To": ["To: <sip:invalid@invalid.invalid>"],
+        "CSeq": [f"CSeq: 0 {re.sub(r'[^A-Z]', '', method) or 'INVITE'}"],
+    }
+    safe_reason = re.sub(r"[^\x20-\x7e]", "?", reason)[:80]
+    # First as the request had them (neutral ones only where missing), then neutral.
+    for use in ({**neutral, **lines}, {**lines, **neutral}):
+        copied = [ln for n in ("Via", "From", "To", "Call-ID", "CSeq") for ln in use[n]]
+        try:
+            resp = SipResponse(
+                "\r\n".join([f"SIP/2.0 400 {safe_reason}", *copied, "Content-Length: 0", "", ""])
+            )
+            for header in resp.headers:
+                header.getBody()  # sippy parses lazily: fail here, not when sending
+        except Exception:
+            continue
+        return resp
+    return None
+
+
+def _parse_request(data: str, *args: Any, **kwargs: Any) -> Any:
+    """sippy's request parser, with a 400 ready on the exception when it fails."""
+    try:
+        req = SipRequest(data, *args, **kwargs)
+        req.getTIds()  # parses Via, From, To, Call-ID and CSeq, as sippy does next
+        return req
+    except Exception as exc:
+        log.debug("sip_request_unparsable", error=repr(exc)[:200])
+        raise SipParseError(str(exc), sip_response=bad_request(data)) from exc
+
+
+def _get_response(self: SipParseError, req: Any = None) -> Any:
+    if self.sip_response is not None or req is None:
+        return self.sip_response
+    return super(SipParseError, self).getResponse(req)
+
+
+class _WholeDatagrams:
+    """The receiver's view of its socket: read up to the largest UDP datagram."""
+
+    def __init__(self, skt: Any) -> None:
+        self._skt = skt
+
+    def recvfrom(self, _size: int) -> Any:
+        return self._skt.recvfrom(MAX_DATAGRAM)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._skt, name)
+
+
+class _ServerView:
+    def __init__(self, userv: Any) -> None:
+        self._userv = userv
+        self.skt = _WholeDatagrams(userv.skt)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._userv, name)
+
+
+class _WholeDatagramReceiver(udp.AsyncReceiver):  # type: ignore[misc]
+    def __init__(self, userv: Any) -> None:
+        super().__init__(_ServerView(userv))
+
+
+class TransactionManagerFixes:
+    """Mixed into the engine's transaction manager: a request that is not UTF-8 gets
+    400 instead of an exception out of sippy's reader."""
+
+    def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
+        if isinstance(data_in, bytes):
+            try:
+                data_in = data_in.decode()
+            except UnicodeDecodeError:
+                resp = bad_request(data_in.decode(errors="replace"), "Bad Request (not UTF-8)")
+                if resp is not None:
+                    self.transmitMsg(server, resp, ra.address, None)  # type: ignore[attr-defined]
+                return
+        try:
+            super().handleIncoming(data_in, ra, server, rtime)  # type: ignore[misc]
+        except Exception as exc:  # a header parsed late, deep in sippy: still a 400
+            log.warning("sip_request_failed", error=repr(exc)[:200])
+            resp = bad_request(data_in)
+            if resp is not None:
+                self.transmitMsg(server, resp, ra.address, None)  # type: ignore[attr-defined]
+
+
+def apply() -> None:
+    """Install the fixes once per process (before the SIP sockets are made)."""
+    if getattr(SipURL, "_pbx_patched", False):
+        return
+    original = SipURL.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if isinstance(self.transport, str):
+            self.transport = self.transport.lower()
+
+    SipURL.__init__ = init  # type: ignore[method-assign]
+    SipURL._pbx_patched = True  # type: ignore[attr-defined]
+    stm.SipRequest = _parse_request  # type: ignore[attr-defined]
+    SipParseError.getResponse = _get_response  # type: ignore[method-assign]
+    udp.AsyncReceiver = _WholeDatagramReceiver  # type: ignore[misc]
