@@ -10,6 +10,7 @@ back with `loop.call_soon_threadsafe`. Callbacks on this thread never block.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections import deque
@@ -45,6 +46,7 @@ from pbx.sip import patches
 from pbx.sip.call import DIAL_OUT_LEG, SipCall
 from pbx.sip.media import CallMedia, RelayCaps, discover
 from pbx.sip.patches import TransactionManagerFixes
+from pbx.sip.resolver import Resolver
 
 log = get_logger(__name__)
 
@@ -102,6 +104,7 @@ class SippyAdapter:
         self.death_reason: str | None = None
         self._all_gone: asyncio.Event | None = None
         self.registrations: dict[int, Any] = {}
+        self.resolver = Resolver()
         self.setup_delays: deque[float] = deque(maxlen=100_000)
         self.setup_times: deque[float] = deque(maxlen=100_000)
 
@@ -197,6 +200,7 @@ class SippyAdapter:
                 ED2.callFromThread(ED2.breakLoop)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, grace)
+        self.resolver.close()
 
     def _hangup_all(self) -> None:
         for call in list(self.calls.values()):
@@ -304,7 +308,22 @@ class SippyAdapter:
         if call is not None:
             action(call)
 
+    async def _addressed(self, target: Target) -> Target | None:
+        """`target` with its next hop as an address (see pbx.sip.resolver); None when
+        its host name does not resolve in time. Targets sent via a proxy (the edge) are
+        addressed already."""
+        if target.proxy is not None:
+            return target
+        address = await self.resolver.address(target.host)
+        return dataclasses.replace(target, host=address) if address else None
+
     async def originate(self, call_id: str, leg_id: str, target: Target) -> None:
+        addressed = await self._addressed(target)
+        if addressed is None:
+            self.emit(LegFailed(call_id, leg_id, 503, "Next hop does not resolve"))
+            return
+        target = addressed
+
         def run() -> None:
             call = self.calls.get(call_id)
             if call is None:
@@ -334,6 +353,11 @@ class SippyAdapter:
 
     async def dial_out(self, call_id: str, target: Target) -> None:
         """Call `target` as leg A of a new call `call_id` (click-to-call); see Signalling."""
+        addressed = await self._addressed(target)
+        if addressed is None:
+            self.emit(LegFailed(call_id, DIAL_OUT_LEG, 503, "Next hop does not resolve"))
+            return
+        target = addressed
 
         def run() -> None:
             if call_id in self.calls:
@@ -384,6 +408,12 @@ class SippyAdapter:
         return await asyncio.wait_for(fut, 5)
 
     async def register(self, reg: Registration) -> None:
+        address = await self.resolver.address(reg.host)
+        if address is None:
+            self.emit(TrunkRegistration(reg.trunk_id, False, f"{reg.host} does not resolve"))
+            return
+        reg = dataclasses.replace(reg, host=address)
+
         def run() -> None:
             old = self.registrations.pop(reg.trunk_id, None)
             if old is not None:
