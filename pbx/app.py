@@ -69,6 +69,9 @@ class Service:
             applied = await migrate(conn)
         if applied:
             log.info("migrations_applied", files=applied)
+        if not s.edge_secret:
+            secret = await self.pool.fetchval("SELECT secret FROM edge_secret")
+            s = self.settings = s.model_copy(update={"edge_secret": secret})
         self.redis = aioredis.from_url(s.redis_dsn)
         await self.redis.ping()
         # The engine first: Kamailio's dispatcher probes it as soon as it starts.
@@ -87,6 +90,7 @@ class Service:
 
     async def _start_engine(self) -> None:
         from pbx.sip.adapter import SippyAdapter
+        from pbx.sip.patches import EdgeTrust
 
         s = self.settings
         assert self.pool is not None
@@ -97,15 +101,19 @@ class Service:
             "-dWARN",
             "-F",
         ]
+        edge_sockets = {(s.edge_advertise or s.edge_host, s.edge_port), (s.edge_host, s.edge_port)}
+        assert s.edge_secret
         self.adapter = SippyAdapter(
-            s.engine_host, s.engine_port, rtp_args, s.run_dir / "engine", sip_log=s.sip_log
+            s.engine_host,
+            s.engine_port,
+            rtp_args,
+            s.run_dir / "engine",
+            sip_log=s.sip_log,
+            edge=EdgeTrust(frozenset(edge_sockets), s.edge_secret),
         )
         router = Router(
             PgDirectory(self.pool),
-            edge_sockets={
-                (s.edge_advertise or s.edge_host, s.edge_port),
-                (s.edge_host, s.edge_port),
-            },
+            edge_sockets=edge_sockets,
             edge_proxy=(s.edge_advertise or s.edge_host, s.edge_port),
         )
         node = f"{s.engine_host}:{s.engine_port}"

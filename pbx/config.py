@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # a plan id, or "none" (outside billing: nothing limited or charged).
     signup_plan: str = ""
     link_secret: str | None = None  # signs download links; derived from telegram_token when unset
+    # Proves a request between the SIP edge and an engine node came from the other one
+    # (a header both check); read from the database (migration 0010) when unset.
+    edge_secret: str | None = None
 
     telegram_token: str | None = None
     # A self-hosted Bot API server (the tests' fake one too); Telegram's cloud if unset.

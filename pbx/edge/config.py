@@ -81,6 +81,13 @@ def _check(settings: Settings) -> None:
         )
 
 
+def _secret(settings: Settings) -> str:
+    secret = settings.edge_secret or ""
+    if not re.fullmatch(r"[0-9A-Za-z_-]{16,}", secret):
+        raise PbxError("PBX_EDGE_SECRET must be 16 or more letters, digits, - or _")
+    return secret
+
+
 def render_text(settings: Settings, db_url: str) -> str:
     host, port = settings.edge_host, settings.edge_port
     advertise = f" advertise {settings.edge_advertise}:{port}" if settings.edge_advertise else ""
@@ -100,6 +107,7 @@ def render_text(settings: Settings, db_url: str) -> str:
         "PIKE_DENSITY": str(settings.pike_reqs_density),
         "BAN_SECONDS": str(settings.ban_seconds),
         "AUTH_FAILS": str(settings.auth_fail_limit),
+        "EDGE_SECRET": _secret(settings),
     }
 
     def sub(m: re.Match[str]) -> str:

@@ -45,7 +45,7 @@ from pbx.logging import get_logger
 from pbx.sip import patches
 from pbx.sip.call import DIAL_OUT_LEG, SipCall
 from pbx.sip.media import CallMedia, RelayCaps, discover
-from pbx.sip.patches import TransactionManagerFixes
+from pbx.sip.patches import EdgeTrust, TransactionManagerFixes
 from pbx.sip.resolver import Resolver
 
 log = get_logger(__name__)
@@ -78,6 +78,7 @@ class SippyAdapter:
         sip_log: bool = False,
         ua_name: str = "tgpbx",
         record_dir: Path | None = None,
+        edge: EdgeTrust | None = None,
     ) -> None:
         """`record_dir`: where the relay writes call recordings (pcap) before they
         become WAVs; default `<work_dir>/recordings`."""
@@ -105,6 +106,7 @@ class SippyAdapter:
         self._all_gone: asyncio.Event | None = None
         self.registrations: dict[int, Any] = {}
         self.resolver = Resolver()
+        self.edge = edge
         self.setup_delays: deque[float] = deque(maxlen=100_000)
         self.setup_times: deque[float] = deque(maxlen=100_000)
 
@@ -164,7 +166,9 @@ class SippyAdapter:
         spath = "rtp.io:" + ";".join(args)
         rtpc = Rtp_proxy_client(gc, spath=spath, no_version_check=True, nsetup_f=self._notify_setup)
         gc["_rtp_proxy_clients"] = [rtpc]
-        gc["_sip_tm"] = _TransactionManager(gc, self._on_request)
+        tm = _TransactionManager(gc, self._on_request)
+        tm.edge = self.edge
+        gc["_sip_tm"] = tm
         self.global_config = gc
         discover(rtpc, str(rtpc.notify_socket), self._media_probed)
 
@@ -313,7 +317,11 @@ class SippyAdapter:
         its host name does not resolve in time. Targets sent via a proxy (the edge) are
         addressed already."""
         if target.proxy is not None:
-            return target
+            if self.edge is None:
+                return target
+            # The edge rings a phone only for a request carrying the shared secret.
+            auth = (EdgeTrust.HEADER, self.edge.secret)
+            return dataclasses.replace(target, headers=(*target.headers, auth))
         address = await self.resolver.address(target.host)
         return dataclasses.replace(target, host=address) if address else None
 

@@ -14,7 +14,9 @@ carrier would stop calls for every company (issue 18).
 
 from __future__ import annotations
 
+import hmac
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import sippy.SipTransactionManager as stm
@@ -35,8 +37,9 @@ _COPIED |= {"call-id": "Call-ID", "i": "Call-ID", "cseq": "CSeq"}
 _HEADER = re.compile(r"^([A-Za-z-]+)[ \t]*:[ \t]*(.*)$")
 
 
-def bad_request(text: str, reason: str = "Bad Request") -> Any | None:
-    """A 400 for a request sippy cannot parse, built from its raw header lines. The peer
+def bad_request(text: str, reason: str = "Bad Request", code: int = 400) -> Any | None:
+    """A 400 (or `code`) for a request sippy cannot parse (or we refuse unparsed), built
+    from its raw header lines. The peer
     matches it by the Via branch, so a From, To or CSeq that does not parse is replaced
     by a neutral one; None when the Via or Call-ID is missing or broken (nobody to
     answer)."""
@@ -63,7 +66,7 @@ def bad_request(text: str, reason: str = "Bad Request") -> Any | None:
         copied = [ln for n in ("Via", "From", "To", "Call-ID", "CSeq") for ln in use[n]]
         try:
             resp = SipResponse(
-                "\r\n".join([f"SIP/2.0 400 {safe_reason}", *copied, "Content-Length: 0", "", ""])
+                "\r\n".join([f"SIP/2.0 {code} {safe_reason}", *copied, "Content-Length: 0", "", ""])
             )
             for header in resp.headers:
                 header.getBody()  # sippy parses lazily: fail here, not when sending
@@ -117,9 +120,38 @@ class _WholeDatagramReceiver(udp.AsyncReceiver):  # type: ignore[misc]
         super().__init__(_ServerView(userv))
 
 
+@dataclass(frozen=True)
+class EdgeTrust:
+    """Who the SIP edge is: its sockets, and the secret it adds to what it relays
+    (`X-PBX-Auth`), since a datagram's source address alone can be forged."""
+
+    sockets: frozenset[tuple[str, int]]
+    secret: str
+
+    HEADER = "X-PBX-Auth"
+    # Sent by the edge's own transaction layer without our header, and harmless.
+    EXEMPT = ("OPTIONS", "ACK", "CANCEL")
+
+    def refuses(self, text: str, source: tuple[str, int]) -> bool:
+        """A request from the edge's address without the secret."""
+        if (str(source[0]), int(source[1])) not in self.sockets or text.startswith("SIP/2.0 "):
+            return False
+        if text.split(" ", 1)[0] in self.EXEMPT:
+            return False
+        head = text.split("\r\n\r\n", 1)[0]
+        found = _AUTH.search(head)
+        return found is None or not hmac.compare_digest(found.group(1), self.secret)
+
+
+_AUTH = re.compile(r"^X-PBX-Auth[ \t]*:[ \t]*(\S+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
+
 class TransactionManagerFixes:
     """Mixed into the engine's transaction manager: a request that is not UTF-8 gets
-    400 instead of an exception out of sippy's reader."""
+    400 instead of an exception out of sippy's reader; one from the edge's address
+    without the edge's secret gets 403 before anything reads it."""
+
+    edge: EdgeTrust | None = None
 
     def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
         if isinstance(data_in, bytes):
@@ -130,6 +162,12 @@ class TransactionManagerFixes:
                 if resp is not None:
                     self.transmitMsg(server, resp, ra.address, None)  # type: ignore[attr-defined]
                 return
+        if self.edge is not None and self.edge.refuses(data_in, ra.address):
+            log.warning("sip_forged_edge_request", source=f"{ra.address[0]}:{ra.address[1]}")
+            resp = bad_request(data_in, "Forbidden", code=403)
+            if resp is not None:
+                self.transmitMsg(server, resp, ra.address, None)  # type: ignore[attr-defined]
+            return
         try:
             super().handleIncoming(data_in, ra, server, rtime)  # type: ignore[misc]
         except Exception as exc:  # a header parsed late, deep in sippy: still a 400

@@ -34,6 +34,9 @@ from tests.conftest import ROOT
 from tests.support.phone import Phone
 from tests.support.sipp import Sipp
 
+EDGE_SECRET = f"edge-test-{secrets.token_hex(12)}"
+ENGINE_AUTH = f"X-PBX-Auth: {EDGE_SECRET}\r\n"
+
 EDGE = ("127.0.0.1", 26060)
 ENGINE = ("127.0.0.1", 26070)
 DEAD_ENGINE = ("127.0.0.1", 26071)  # listed for the dispatcher, never answers
@@ -278,9 +281,10 @@ class Engine(Peer):
             self.send(ack_for(self.sent_invites.get(header(msg, "Call-ID") or "", ""), msg))
         super().on_message(msg)
 
-    def invite(self, ruri: str) -> str:
-        """Send an INVITE to the edge (as the engine does: from its own socket)."""
-        msg = request("INVITE", ruri, self.addr, from_uri=f"sip:engine@{self.addr[0]}")
+    def invite(self, ruri: str, extra: str = ENGINE_AUTH) -> str:
+        """Send an INVITE to the edge (as the engine does: from its own socket, with
+        the secret the engines share with the edge)."""
+        msg = request("INVITE", ruri, self.addr, from_uri=f"sip:engine@{self.addr[0]}", extra=extra)
         self.sent_invites[header(msg, "Call-ID") or ""] = msg
         self.send(msg)
         return msg
@@ -313,6 +317,7 @@ class Edge:
 @pytest.fixture(scope="module")
 async def edge(db_dsn: str, pool: asyncpg.Pool) -> AsyncIterator[Edge]:
     settings = Settings(
+        edge_secret=EDGE_SECRET,
         data_dir=ROOT / "var" / "edge-test",
         database_url=db_dsn,
         sip_domain="edge.test",
@@ -549,6 +554,26 @@ async def test_engine_reaches_registered_device_and_gets_404_for_others(
     await phone.reject(486)
     assert await edge.engine.final_to(invite) == 486
     assert await edge.engine.final_to(edge.engine.invite(f"sip:199@{c.domain}")) == 404
+
+
+async def test_the_engines_address_without_its_secret_rings_no_phone(
+    edge: Edge, device: Device
+) -> None:
+    """A datagram's source can be forged: from the engine's socket, an INVITE without
+    the engines' secret (or with a wrong one) is refused and no phone rings (issue 18.6)."""
+    phone, c = device.phone, device.creds
+    phone.mark()
+    for extra in ("", "X-PBX-Auth: guessed-secret-value\r\n"):
+        assert (
+            await edge.engine.final_to(edge.engine.invite(f"sip:{c.login}@{c.domain}", extra))
+            == 403
+        )
+    # The same request with the secret rings the phone, after the refused ones.
+    invite = edge.engine.invite(f"sip:{c.login}@{c.domain}")
+    incoming = await phone.wait_incoming()
+    assert incoming["call_id"] == (header(invite, "Call-ID") or "")
+    await phone.reject(486)
+    assert await edge.engine.final_to(invite) == 486
 
 
 async def test_engine_call_forks_to_every_contact(
@@ -798,7 +823,7 @@ async def test_trusted_engines_are_exactly_the_engine_nodes(edge: Edge, pool: as
 async def test_render_reports_kamailio_errors(
     edge: Edge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(data_dir=tmp_path, engine_port=ENGINE[1])
+    settings = Settings(data_dir=tmp_path, engine_port=ENGINE[1], edge_secret=EDGE_SECRET)
     broken = tmp_path / "broken.tmpl"
     broken.write_text('#!KAMAILIO\nmpath="@@MPATH@@"\nloadmodule "no_such_module.so"\n')
     monkeypatch.setattr(edge_config, "TEMPLATE", broken)
@@ -806,11 +831,16 @@ async def test_render_reports_kamailio_errors(
         await render(settings, "postgresql://pbx@127.0.0.1/pbx")
     monkeypatch.undo()
     with pytest.raises(PbxError, match="PBX_ENGINE_ADVERTISE"):
-        await render(Settings(data_dir=tmp_path, engine_host="0.0.0.0"), "postgresql://x/y")
+        await render(
+            Settings(data_dir=tmp_path, engine_host="0.0.0.0", edge_secret=EDGE_SECRET),
+            "postgresql://x/y",
+        )
 
 
 async def test_second_edge_on_a_busy_port_is_refused(edge: Edge, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, edge_port=EDGE[1], engine_port=ENGINE[1])
+    settings = Settings(
+        data_dir=tmp_path, edge_port=EDGE[1], engine_port=ENGINE[1], edge_secret=EDGE_SECRET
+    )
     with pytest.raises(PbxError, match="already in use"):
         await KamailioSupervisor(settings, "postgresql://pbx@127.0.0.1/pbx").start()
 
@@ -842,7 +872,9 @@ async def test_supervisor_restarts_killed_kamailio(edge: Edge, device: Device) -
 async def test_supervisor_gives_up_after_repeated_exits(
     edge: Edge, db_dsn: str, tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path, edge_port=26062, engine_port=ENGINE[1])
+    settings = Settings(
+        data_dir=tmp_path, edge_port=26062, engine_port=ENGINE[1], edge_secret=EDGE_SECRET
+    )
     sup = KamailioSupervisor(settings, db_dsn, max_restarts=1, restart_window=60)
     await sup.start()
     try:

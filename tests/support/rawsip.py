@@ -110,3 +110,23 @@ class FakeEngine(asyncio.DatagramProtocol):
             ).encode(),
             addr,
         )
+
+
+def send_spoofed(payload: bytes, source: tuple[str, int], to: tuple[str, int]) -> None:
+    """One UDP datagram whose IPv4 source is `source` (a raw socket: needs root), as an
+    attacker forging the SIP edge's or an engine's address would send it."""
+    import socket
+    import struct
+
+    udp_len = 8 + len(payload)
+    udp = struct.pack("!HHHH", source[1], to[1], udp_len, 0) + payload  # checksum 0: none
+    total = 20 + udp_len
+    src, dst = socket.inet_aton(source[0]), socket.inet_aton(to[0])
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0, 64, socket.IPPROTO_UDP, 0, src, dst)
+    words = struct.unpack("!10H", header)
+    check = sum(words)
+    check = (check & 0xFFFF) + (check >> 16)
+    check = ~((check & 0xFFFF) + (check >> 16)) & 0xFFFF
+    header = header[:10] + struct.pack("!H", check) + header[12:]
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
+        raw.sendto(header + udp, (to[0], 0))
