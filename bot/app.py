@@ -96,9 +96,9 @@ class Identity(BaseMiddleware):
             TgUser(user.id, user.first_name, user.username, user.language_code or "en")
         )
         data["tg_user"] = tg_user
-        data["actor"] = await self.cabinet.actor(user.id)
+        data["actor"] = actor = await self.cabinet.actor(user.id)
         data["cabinet"] = self.cabinet
-        tr = data["tr"] = Translator(tg_user.language)
+        tr = data["tr"] = Translator(tg_user.language, actor.timezone if actor else "UTC")
         try:
             return await handler(event, data)
         except Usage:

@@ -99,15 +99,22 @@ class Cabinet(
 
     async def actor(self, tg_id: int) -> Actor | None:
         row = await self.pool.fetchrow(
-            """SELECT m.company_id, m.role, m.employee_id, u.language
+            """SELECT m.company_id, m.role, m.employee_id, u.language, c.timezone, c.name
                  FROM memberships m JOIN tg_users u USING (tg_id)
+                 JOIN companies c ON c.id = m.company_id
                 WHERE m.tg_id = $1 ORDER BY m.created_at DESC LIMIT 1""",
             tg_id,
         )
         if row is None:
             return None
         return Actor(
-            tg_id, row["company_id"], Role(row["role"]), row["employee_id"], row["language"]
+            tg_id,
+            row["company_id"],
+            Role(row["role"]),
+            row["employee_id"],
+            row["language"],
+            row["timezone"],
+            row["name"],
         )
 
     async def set_language(self, tg_id: int, language: str) -> None:
@@ -134,7 +141,7 @@ class Cabinet(
                 company.id,
                 user.tg_id,
             )
-            actor = Actor(user.tg_id, company.id, Role.OWNER, None, user.language)
+            actor = Actor(user.tg_id, company.id, Role.OWNER, None, user.language, tz, company.name)
             await self.start_plan(conn, company.id)
             await self._audit(conn, actor, company.id, "company.create", name, new={"timezone": tz})
         return company, actor
@@ -202,8 +209,17 @@ class Cabinet(
                 row["role"],
                 row["employee_id"],
             )
+            company = await conn.fetchrow(
+                "SELECT name, timezone FROM companies WHERE id = $1", row["company_id"]
+            )
             actor = Actor(
-                user.tg_id, row["company_id"], Role(row["role"]), row["employee_id"], user.language
+                user.tg_id,
+                row["company_id"],
+                Role(row["role"]),
+                row["employee_id"],
+                user.language,
+                company["timezone"],
+                company["name"],
             )
             await self._audit(
                 conn, actor, row["company_id"], "invite.join", f"employee {row['employee_id']}"

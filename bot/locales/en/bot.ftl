@@ -58,20 +58,22 @@ forward-set = { $mode ->
     [always] All your calls go to { $mobile }.
    *[unregistered] Your calls go to { $mobile } when no phone of yours is registered.
 }
-calls-title = Recent calls:
+calls-title = Recent calls ({ $zone }):
 calls-empty = No calls yet.
 call-line = { $when } { $direction ->
     [inbound] ⬇
     [outbound] ⬆
    *[internal] ↔
-} { $caller } → { $callee } — { $result ->
+} { $caller } → { $callee } — { $result }
+call-result = { $result ->
     [answered] answered, { $talk } s
     [missed] missed
     [busy] busy
     [no_answer] no answer
+    [voicemail] voicemail
    *[failed] failed
 }
-audit-title = Recent changes:
+audit-title = Recent changes ({ $zone }):
 audit-empty = No changes recorded yet.
 audit-line = { $when } { $who }: { $action } { $target }: { $old } → { $new }
 language-set = Language: English.
