@@ -23,7 +23,7 @@ import secrets
 import time
 import zipfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -246,7 +246,7 @@ class Exporter:
         if not rows:
             raise NotFound("no recordings match this filter", key="export_empty")
         # The columns above in ExportRow's field order.
-        return [ExportRow(*r, timezone=actor.timezone) for r in rows]
+        return [replace(ExportRow(*r), timezone=actor.timezone) for r in rows]
 
     async def build(
         self,
