@@ -5,11 +5,11 @@ removed = Removed: { $name }.
 default-prompt = the standard prompt
 button-stale = This button is out of date: ask again.
 algo-sequential = one by one
-algo-cumulative = growing (earlier phones keep ringing)
+algo-cumulative = cumulative (earlier phones keep ringing)
 algo-ring_all = all at once
-algo-least_idle = least idle first
+algo-least_idle = even (longest idle first)
 algo-random = random
-algo-priority = by position (same position rings together)
+algo-priority = parallel by priority (position in the list)
 groups-empty = No ring groups yet. Create one: /group_add sales ring_all
 group-card =
     👥 Group { $name }: { $algorithm }

@@ -7,9 +7,9 @@ button-stale = Кнопка устарела: запросите заново.
 algo-sequential = по очереди
 algo-cumulative = по нарастающей (прежние телефоны продолжают звонить)
 algo-ring_all = всем сразу
-algo-least_idle = наиболее свободному
+algo-least_idle = равномерный (наиболее свободному)
 algo-random = случайный выбор
-algo-priority = по позиции в списке (одна позиция звонит вместе)
+algo-priority = параллельный по приоритету (по позиции в списке)
 groups-empty = Групп пока нет. Создайте: /group_add sales ring_all
 group-card =
     👥 Группа { $name }: { $algorithm }
