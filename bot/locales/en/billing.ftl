@@ -4,6 +4,7 @@ bill-blocked = ⛔ Service is blocked ({ $reason }).
 bill-limits = Limits (used / available):
 bill-limit-unlimited = • { $name }: unlimited
 bill-limit = • { $name }: { $used } / { $allowance } (extra packs: { $packs })
+bill-limit-up-to = • { $name }: up to { $allowance } (extra packs: { $packs })
 bill-limit-extra = — more: { $price } { $cur } a month per { $step }, /buy
 bill-limit-fixed = — no extras on this plan
 bill-options = Options:

@@ -8,7 +8,7 @@ ask-language = Which language should I use?
 company-created = Company “{ $name }” is ready. Your SIP domain: { $domain }.
     Add employees with /employee_add, then send each one an invite with /invite.
 welcome-back = Welcome back! Your role: { $role }. /help lists what you can do.
-joined = You have joined the company as { $role }. Use /my_sip to get your phone's settings.
+joined = You have joined { $company } as { $role }. Use /my_sip to get your phone's settings.
 help-title = Commands for your role ({ $role }):
 help-common = /menu — buttons for everything below; /help — this list
     /language en|ru — switch language

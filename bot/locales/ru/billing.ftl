@@ -4,6 +4,7 @@ bill-blocked = ⛔ Обслуживание заблокировано ({ $reaso
 bill-limits = Лимиты (занято / доступно):
 bill-limit-unlimited = • { $name }: без ограничений
 bill-limit = • { $name }: { $used } / { $allowance } (докуплено пакетов: { $packs })
+bill-limit-up-to = • { $name }: до { $allowance } (докуплено пакетов: { $packs })
 bill-limit-extra = — сверх: { $price } { $cur } в месяц за { $step }, /buy
 bill-limit-fixed = — на этом тарифе не докупается
 bill-options = Опции:
