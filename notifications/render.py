@@ -114,6 +114,8 @@ def _call_back(payload: Mapping[str, Any], lang: str) -> tuple[Button, ...]:
     caller = str(payload.get("caller") or "").strip()
     if call_id is None or not caller:  # nobody to call back
         return ()
+    if not payload.get("call_back", True):  # the recipient has no phone the PBX can ring
+        return ()
     return (Button(t(lang, "btn-call-back"), f"cb:call:{int(call_id)}"),)
 
 

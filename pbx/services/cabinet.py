@@ -36,6 +36,7 @@ from pbx.services.cabinet_base import (
     normalize_language,
     require,
 )
+from pbx.services.callback import CallBackArea
 from pbx.services.live import LiveArea
 from pbx.services.provisioning import Provisioning
 from pbx.services.queues import QueueArea
@@ -72,12 +73,13 @@ class Cabinet(
     RecordingArea,
     LiveArea,
     BillingArea,
+    CallBackArea,
 ):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence, trunk states, queues."""
         cabinet = cls(pool, settings, RedisPresence(redis), RedisTrunkStates(redis))
-        cabinet.redis = redis
+        cabinet.redis = redis  # queues and call-back requests
         return cabinet
 
     # --- who is this --------------------------------------------------------------

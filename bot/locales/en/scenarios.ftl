@@ -92,6 +92,14 @@ queue-card =
     Longest wait { $max_wait } s, each agent rings { $ring } s, position every { $announce } s
     Callback on request: { $callback }; after the longest wait: { $fallback }
 calling-back = Your phone rings now: pick up and we will call { $client }.
+calling-back-mobile = Your mobile { $mobile } rings now: pick up and we will call { $client }.
+call-back-unregistered = Your phone is not registered, so it cannot ring and { $client } was not called. Turn the phone on and check its settings with /my_sip.{ $mobile ->
+    [none] {""}
+   *[other] {" "}Or ring your mobile instead:
+}
+btn-ring-mobile = 📱 Ring my mobile { $mobile }
+err-no_mobile = You have no mobile number set: ask an admin to add it (/employee_edit EXT mobile NUMBER).
+err-no_trunk = The company has no trunk to call out through: an admin adds one with /trunk_add.
 err-queue_needs_group = A new queue needs its agents: add group=NAME.
 err-no_such_queue = There is no queue { $name }: see /queues.
 err-engine_unreachable = The phone system cannot be reached right now: try again in a minute.
