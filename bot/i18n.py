@@ -34,7 +34,12 @@ def t(lang: str, key: str, **args: Any) -> str:
 def error_text(lang: str, exc: PbxError) -> str:
     """A service error in the user's language; the English text if it has no key."""
     if exc.key:
-        text = t(lang, f"err-{exc.key}", **exc.params)
+        params = dict(exc.params)
+        # A plan limit by its id ("ring_groups") reads in words ("ring groups", "группы").
+        kind = params.get("kind")
+        if isinstance(kind, str) and (name := t(lang, f"limit-{kind}")) != f"limit-{kind}":
+            params["kind"] = name
+        text = t(lang, f"err-{exc.key}", **params)
         if text != f"err-{exc.key}":
             return text
     return t(lang, "err-generic", detail=str(exc))
