@@ -63,6 +63,9 @@ async def office(
     pool: asyncpg.Pool, base_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[Office]:
     settings = bot_settings(base_settings, tmp_path / "data", "botcb.test")
+    # The worker below takes every due Telegram row: start from none (other tests'
+    # alerts, e.g. statements, may still be pending in the shared database).
+    await pool.execute("DELETE FROM outbox")
     async with (
         private_redis(base_settings, CALL_BACK_DB) as redis,
         running_bot(pool, TG_PORT, settings, redis) as (tg, _, cabinet),
