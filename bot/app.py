@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
@@ -24,6 +23,7 @@ from bot.chatops import Usage
 from bot.handlers import build_routers
 from bot.handlers.billing import limit_markup
 from bot.i18n import Translator
+from notifications.telegram import TelegramSession
 from pbx.config import Settings
 from pbx.errors import PbxError
 from pbx.logging import get_logger
@@ -96,9 +96,9 @@ class Identity(BaseMiddleware):
             TgUser(user.id, user.first_name, user.username, user.language_code or "en")
         )
         data["tg_user"] = tg_user
-        data["actor"] = await self.cabinet.actor(user.id)
+        data["actor"] = actor = await self.cabinet.actor(user.id)
         data["cabinet"] = self.cabinet
-        tr = data["tr"] = Translator(tg_user.language)
+        tr = data["tr"] = Translator(tg_user.language, actor.timezone if actor else "UTC")
         try:
             return await handler(event, data)
         except Usage:
@@ -129,7 +129,7 @@ def build_bot(settings: Settings) -> Bot:
         if settings.telegram_api_base
         else TelegramAPIServer.from_base("https://api.telegram.org")
     )
-    session = AiohttpSession(api=api)
+    session = TelegramSession(api=api)  # tells a 2xx with an unreadable reply apart
     session.middleware(FloodControl())
     return Bot(settings.telegram_token, session=session)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fluent.runtime import FluentLocalization, FluentResourceLoader
+
+from pbx.timefmt import local, zone_label
 
 LOCALES = Path(__file__).with_name("locales")
 LANGUAGES = ("en", "ru")
@@ -88,19 +89,12 @@ def local_time(payload: Mapping[str, Any]) -> datetime:
     at = datetime.fromisoformat(str(payload["at"]))
     if at.tzinfo is None:
         raise RenderError(f"time {payload['at']!r} has no time zone")
-    try:
-        zone: Any = ZoneInfo(str(payload.get("company_tz") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return at.astimezone(zone)
+    return local(at, str(payload.get("company_tz") or "UTC"))
 
 
 def format_time(when: datetime, lang: str) -> str:
-    zone = when.tzname() or ""
-    if zone[:1] in "+-":  # zones without an abbreviation are named by offset ("+05")
-        zone = f"UTC{zone}"
-    stamp = when.strftime("%d.%m.%Y %H:%M" if lang == "ru" else "%Y-%m-%d %H:%M")
-    return f"{stamp} {zone}".strip()
+    fmt = "%d.%m.%Y %H:%M" if lang == "ru" else "%Y-%m-%d %H:%M"
+    return f"{when.strftime(fmt)} {zone_label(when)}".strip()
 
 
 def format_duration(seconds: Any) -> str:
@@ -119,6 +113,8 @@ def _call_back(payload: Mapping[str, Any], lang: str) -> tuple[Button, ...]:
     call_id = payload.get("call_id")
     caller = str(payload.get("caller") or "").strip()
     if call_id is None or not caller:  # nobody to call back
+        return ()
+    if not payload.get("call_back", True):  # the recipient has no phone the PBX can ring
         return ()
     return (Button(t(lang, "btn-call-back"), f"cb:call:{int(call_id)}"),)
 

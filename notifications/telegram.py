@@ -1,4 +1,10 @@
-"""Alerts in Telegram: a message with a "Call back" button, or a voice message for voicemail."""
+"""Alerts in Telegram: a message with a "Call back" button, or a voice message for voicemail.
+
+A send whose request Telegram accepted (HTTP 2xx) is delivered even when its reply cannot
+be read: sending it again would show the person the same alert twice (issue 13, one
+voicemail arrived five times). :class:`TelegramSession` tells such a reply apart from an
+unreadable error page (a proxy's 502), which is retried.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,59 @@ import asyncio
 import os
 
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
 )
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from notifications.outbox import OutboxItem, RetryLater, Undeliverable
 from notifications.render import Rendered, render
+from pbx.logging import get_logger
+
+log = get_logger(__name__)
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
+
+
+class UnreadableReply(ClientDecodeError):
+    """Telegram answered 2xx (it took the request) but its reply could not be parsed."""
+
+    def __init__(self, status_code: int, cause: ClientDecodeError) -> None:
+        super().__init__(cause.message, cause.original, cause.data)
+        self.status_code = status_code
+
+
+class TelegramSession(AiohttpSession):
+    """aiogram's session, except that an unreadable reply says whether Telegram took the
+    request: 2xx raises :class:`UnreadableReply`, anything else a network error (retried)."""
+
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except ClientDecodeError as exc:
+            if 200 <= status_code < 300:
+                raise UnreadableReply(status_code, exc) from exc
+            raise TelegramNetworkError(
+                method, f"HTTP {status_code} with an unreadable body: {content[:200]!r}"
+            ) from exc
 
 
 class TelegramSender:
@@ -53,6 +96,17 @@ class TelegramSender:
                 await self.bot.send_message(
                     chat_id, rendered.text[:TEXT_LIMIT], reply_markup=markup, parse_mode=None
                 )
+        except ClientDecodeError as exc:
+            # Telegram took the request (TelegramSession raises this for 2xx only; a plain
+            # session cannot tell, and a duplicate alert is worse than a lost reply).
+            log.warning(
+                "telegram_reply_unreadable_treated_as_sent",
+                id=item.id,
+                chat_id=chat_id,
+                status=getattr(exc, "status_code", None),
+                error=exc.message,
+                body=str(exc.data)[:200],
+            )
         except TelegramRetryAfter as exc:
             raise RetryLater(exc.retry_after, f"telegram flood control: {exc.message}") from exc
         except TelegramMigrateToChat as exc:

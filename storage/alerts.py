@@ -33,6 +33,15 @@ class Recipient:
     channel: Channel
     address: str
     lang: str
+    # The PBX can ring them back ("Call back" offers it): a phone or a mobile to ring.
+    can_call_back: bool = False
+
+
+# An employee `e` the PBX can ring: an extension with a SIP device, or a mobile number.
+CALLABLE_SQL = """(coalesce(e.mobile, '') <> '' OR EXISTS (
+    SELECT 1 FROM extensions x JOIN sip_devices d
+        ON d.company_id = x.company_id AND d.employee_id = x.employee_id AND d.enabled
+     WHERE x.company_id = e.company_id AND x.employee_id = e.id))"""
 
 
 async def recipients(
@@ -46,7 +55,8 @@ async def recipients(
     if company is None:
         return []
     rows = await conn.fetch(
-        """SELECT e.id, e.email, e.mobile, m.tg_id, u.language FROM employees e
+        f"""SELECT e.id, e.email, e.mobile, m.tg_id, u.language, {CALLABLE_SQL} AS callable
+             FROM employees e
              LEFT JOIN memberships m ON m.company_id = e.company_id AND m.employee_id = e.id
              LEFT JOIN tg_users u ON u.tg_id = m.tg_id
             WHERE e.company_id = $1 AND e.id = ANY($2::bigint[]) AND e.enabled""",
@@ -59,7 +69,7 @@ async def recipients(
         lang = r["language"] or fallback_lang
         if r["tg_id"] is not None:
             tg_seen.add(r["tg_id"])
-            out.append(Recipient(Channel.TELEGRAM, str(r["tg_id"]), lang))
+            out.append(Recipient(Channel.TELEGRAM, str(r["tg_id"]), lang, r["callable"]))
         if company["alert_email"] and r["email"]:
             out.append(Recipient(Channel.EMAIL, r["email"], lang))
         if company["alert_sms"] and r["mobile"] and await take_sms(conn, company_id):
@@ -89,13 +99,18 @@ async def statement_ready(
 
 
 async def owners(conn: asyncpg.Connection, company_id: int) -> list[Recipient]:
-    """The company's owners in Telegram, each in their language."""
+    """The company's owners in Telegram, each in their language; an owner who is no
+    employee with a phone or a mobile cannot be rung back."""
     rows = await conn.fetch(
-        """SELECT m.tg_id, u.language FROM memberships m JOIN tg_users u USING (tg_id)
-            WHERE m.company_id = $1 AND m.role = 'owner'""",
+        f"""SELECT m.tg_id, u.language, coalesce({CALLABLE_SQL}, false) AS callable
+              FROM memberships m JOIN tg_users u USING (tg_id)
+              LEFT JOIN employees e ON e.company_id = m.company_id AND e.id = m.employee_id
+             WHERE m.company_id = $1 AND m.role = 'owner'""",
         company_id,
     )
-    return [Recipient(Channel.TELEGRAM, str(r["tg_id"]), r["language"]) for r in rows]
+    return [
+        Recipient(Channel.TELEGRAM, str(r["tg_id"]), r["language"], r["callable"]) for r in rows
+    ]
 
 
 async def _company_tz(conn: asyncpg.Connection, company_id: int) -> str:
@@ -126,6 +141,7 @@ async def missed_call(conn: asyncpg.Connection, rec: CallRecord, call_row_id: in
             "at": rec.started_at.isoformat(),
             "target": _target_label(rec.target),
             "company_tz": tz,
+            "call_back": r.can_call_back,
         }
         added += await enqueue(
             conn,

@@ -92,17 +92,21 @@ def render_plan(tr: Translator, view: PlanView) -> list[str]:
         if row.allowance is None:
             lines.append(tr("bill-limit-unlimited", name=name))
             continue
-        used = "?" if row.used is None else str(row.used)
         extra = (
             tr("bill-limit-extra", price=amount(row.extra), step=row.step, cur=cur)
             if row.extra is not None
             else tr("bill-limit-fixed")
         )
-        lines.append(
-            tr("bill-limit", name=name, used=used, allowance=row.allowance, packs=row.packs)
-            + " "
-            + extra
+        # Kinds counted per call (channels, participants) or kept by time have no
+        # "used" figure to show: the line gives the allowance alone.
+        line = (
+            tr("bill-limit-up-to", name=name, allowance=row.allowance, packs=row.packs)
+            if row.used is None
+            else tr(
+                "bill-limit", name=name, used=row.used, allowance=row.allowance, packs=row.packs
+            )
         )
+        lines.append(f"{line} {extra}")
         if row.kind is LimitKind.SMS and row.extra is not None:
             lines.append(tr("bill-sms-renew", on="on" if view.sms_auto_renew else "off"))
     lines.append(tr("bill-options"))

@@ -125,7 +125,7 @@ async def invite(
             name=inv.employee.name,
             ext=inv.employee.ext or ext,
             role=tr(f"role-{inv.role}"),
-            until=inv.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            until=tr.when(inv.expires_at),
             link=link,
         )
     )

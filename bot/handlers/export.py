@@ -72,7 +72,7 @@ async def recordings_zip(
                 count=result.count,
                 size_mb=_mb(result.size),
                 url=result.link,
-                expires=result.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+                expires=tr.when(result.expires_at),
             )
         )
     if result.missing:

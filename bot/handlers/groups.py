@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers import forms
 from bot.i18n import Translator
@@ -120,13 +120,32 @@ forms.setter(
 forms.remover(routes, "queue_del", lambda c, a, name: c.remove_queue(a, name))
 
 
-@routes.callback_query(F.data.startswith("cb:call:"), member=True)
+CALL_BACK, RING_MOBILE = "cb:call:", "cb:mob:"
+
+
+@routes.callback_query(F.data.startswith(CALL_BACK) | F.data.startswith(RING_MOBILE), member=True)
 async def call_back(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator) -> None:
     """The "call back" button of a missed-call alert: the PBX rings the employee's
-    phone first, then the client from the company number."""
-    raw = (query.data or "").removeprefix("cb:call:")
+    phone first (or, from the second button, their mobile), then the client."""
+    data = query.data or ""
+    to_mobile = data.startswith(RING_MOBILE)
+    raw = data.removeprefix(RING_MOBILE if to_mobile else CALL_BACK)
     if not raw.isdigit():
         await query.answer(tr("button-stale"))
         return
-    client = await cabinet.call_back(actor, int(raw))
-    await query.answer(tr("calling-back", client=client), show_alert=True)
+    done = await cabinet.call_back(actor, int(raw), to_mobile)
+    if done.placed:
+        key = "calling-back-mobile" if to_mobile else "calling-back"
+        await query.answer(tr(key, client=done.client, mobile=done.mobile or ""), show_alert=True)
+        return
+    # The phone is not registered: ringing it would do nothing. Say why, offer the mobile.
+    await query.answer()
+    markup = None
+    if done.mobile:
+        button = InlineKeyboardButton(
+            text=tr("btn-ring-mobile", mobile=done.mobile), callback_data=f"{RING_MOBILE}{raw}"
+        )
+        markup = InlineKeyboardMarkup(inline_keyboard=[[button]])
+    text = tr("call-back-unregistered", client=done.client, mobile=done.mobile or "none")
+    if isinstance(query.message, Message):
+        await query.message.answer(text, reply_markup=markup)

@@ -18,21 +18,25 @@ from pbx.services.history import CallCard, CallFilter, History, parse_filter
 routes = Routes("history")
 
 
+def _result(tr: Translator, c: CallCard) -> str:
+    """The outcome in words, the same in the list and on the card (and in the CLI)."""
+    return tr("call-result", result=c.result, talk=c.talk_seconds)
+
+
 def _render(
     tr: Translator, cards: list[CallCard], page: int, more: bool
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if not cards:
         return tr("calls-empty"), None
-    lines = [tr("calls-title")]
+    lines = [tr("calls-title", zone=tr.zone())]
     for i, c in enumerate(cards, 1):
         line = tr(
             "call-line",
-            when=c.started_at.strftime("%m-%d %H:%M"),
+            when=tr.when(c.started_at, "%m-%d %H:%M", named=False),
             direction=c.direction,
             caller=c.caller,
             callee=c.callee,
-            result=c.result,
-            talk=c.talk_seconds,
+            result=_result(tr, c),
         )
         lines.append(f"{i}. {line}")
     numbers = [
@@ -119,8 +123,8 @@ async def call_card(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Tr
             direction=c.direction,
             caller=c.caller,
             callee=c.callee,
-            started=c.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            result=c.result,
+            started=tr.when(c.started_at, "%Y-%m-%d %H:%M:%S"),
+            result=_result(tr, c),
             cause=c.hangup_cause,
             wait=c.wait_seconds,
             talk=c.talk_seconds,

@@ -25,7 +25,7 @@ def _ago(seconds: float) -> str:
 
 
 def render(tr: Translator, view: LiveView, now: datetime) -> str:
-    lines = [tr("now-title", at=now.strftime("%H:%M:%S UTC"))]
+    lines = [tr("now-title", at=tr.when(now, "%H:%M:%S"))]
     if not view.live_known:
         lines.append(tr("now-no-live"))
     elif not view.calls:

@@ -45,7 +45,7 @@ async def start_with_invite(
     message: Message, command: CommandObject, cabinet: Cabinet, tg_user: TgUser, tr: Translator
 ) -> None:
     actor = await cabinet.join(tg_user, command.args or "")
-    await message.answer(tr("joined", role=tr(f"role-{actor.role}")))
+    await message.answer(tr("joined", company=actor.company_name, role=tr(f"role-{actor.role}")))
 
 
 @routes.message(CommandStart())

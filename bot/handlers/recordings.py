@@ -59,7 +59,7 @@ def render_storage(tr: Translator, s: StorageView) -> str:
         lines.append(tr("storage-minutes", minutes=u.max_seconds // 60))
     for at, kind, count, size in s.events:
         what = tr(f"storage-event-{kind}", count=count, mb=f"{size / 1024**2:.1f}")
-        lines.append(tr("storage-event", at=at.strftime("%Y-%m-%d %H:%M"), what=what))
+        lines.append(tr("storage-event", at=tr.when(at), what=what))
     return "\n".join(lines)
 
 
@@ -101,13 +101,13 @@ def _render_list(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if not items:
         return tr("recordings-empty"), None
-    lines = [tr("recordings-title")]
+    lines = [tr("recordings-title", zone=tr.zone())]
     for n, r in enumerate(items, 1):
         lines.append(
             tr(
                 "recording-line",
                 n=n,
-                when=r.started_at.strftime("%m-%d %H:%M"),
+                when=tr.when(r.started_at, "%m-%d %H:%M", named=False),
                 direction=r.direction,
                 caller=r.caller,
                 callee=r.callee,
@@ -173,7 +173,7 @@ async def listen(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Trans
             call=str(r.call_id),
             caller=r.caller,
             callee=r.callee,
-            when=r.started_at.strftime("%Y-%m-%d %H:%M"),
+            when=tr.when(r.started_at),
             seconds=round(r.seconds),
         ),
     )

@@ -138,7 +138,7 @@ async def voicemail(message: Message, actor: Actor, cabinet: Cabinet, tr: Transl
                 id=str(vm.id),
                 caller=vm.caller,
                 box=vm.box,
-                at=vm.created_at.strftime("%Y-%m-%d %H:%M"),
+                at=tr.when(vm.created_at),
                 duration=str(vm.duration_s),
             )
         )

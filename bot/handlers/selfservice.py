@@ -112,11 +112,11 @@ async def audit_page(
     entries = await cabinet.audit_log(actor, AUDIT_PAGE + 1, page * AUDIT_PAGE)
     if not entries:
         return tr("audit-empty"), None
-    lines = [tr("audit-title")]
+    lines = [tr("audit-title", zone=tr.zone())]
     lines += [
         tr(
             "audit-line",
-            when=e.at.strftime("%m-%d %H:%M"),
+            when=tr.when(e.at, "%m-%d %H:%M", named=False),
             who=e.actor_name or str(e.actor_tg_id or "—"),
             action=e.action,
             target=e.target,

@@ -1,7 +1,8 @@
 """Calls the PBX starts itself: ring the employee's phone first, then dial the client
 from the company number ("call back" from a missed-call alert, a queue's callback).
 
-Leg A is the employee (Signalling.dial_out); once they answer, leg B goes to the
+Leg A is the employee (Signalling.dial_out): their phone through the edge, or their
+mobile through the trunk when the request names it; once they answer, leg B goes to the
 client through the company trunk and the two are bridged. Nothing rings the client
 unless the employee picked up.
 """
@@ -37,6 +38,8 @@ class DialRequest:
     ext: str
     client: str  # digits, as the trunk dials them
     reason: str = "callback"  # "callback" (alert button) | "queue"
+    # Ring the employee on this mobile (digits, through the trunk) instead of their phone.
+    agent_mobile: str = ""
 
 
 @dataclass
@@ -66,6 +69,15 @@ class DialOutRunner:
             return None
         client_target, trunk, did = out
         agent_target = self.m.router.device_target(company, member, req.client, None)
+        if req.agent_mobile:
+            # The employee's mobile, through the same trunk, showing the company number.
+            mobile = await self.m.router.external(req.company_id, req.agent_mobile)
+            if mobile is None:  # the trunk went away since `out` was found
+                log.warning("dial_out_impossible", company=req.company_id, ext=req.ext)
+                if on_fail is not None:
+                    await on_fail()
+                return None
+            agent_target = mobile[0]
         call_id = f"out-{uuid.uuid4().hex}"
         offer = CallOffered(call_id, req.client, "", member.ext, company.sip_domain, None, "", 0)
         call = Call(offer=offer, started_at=self.m.clock.now())

@@ -36,6 +36,7 @@ from pbx.services.cabinet_base import (
     normalize_language,
     require,
 )
+from pbx.services.callback import CallBackArea
 from pbx.services.live import LiveArea
 from pbx.services.provisioning import Provisioning
 from pbx.services.queues import QueueArea
@@ -72,12 +73,13 @@ class Cabinet(
     RecordingArea,
     LiveArea,
     BillingArea,
+    CallBackArea,
 ):
     @classmethod
     def with_redis(cls, pool: asyncpg.Pool, settings: Settings, redis: aioredis.Redis) -> Cabinet:
         """The cabinet as the service runs it: shared presence, trunk states, queues."""
         cabinet = cls(pool, settings, RedisPresence(redis), RedisTrunkStates(redis))
-        cabinet.redis = redis
+        cabinet.redis = redis  # queues and call-back requests
         return cabinet
 
     # --- who is this --------------------------------------------------------------
@@ -99,15 +101,22 @@ class Cabinet(
 
     async def actor(self, tg_id: int) -> Actor | None:
         row = await self.pool.fetchrow(
-            """SELECT m.company_id, m.role, m.employee_id, u.language
+            """SELECT m.company_id, m.role, m.employee_id, u.language, c.timezone, c.name
                  FROM memberships m JOIN tg_users u USING (tg_id)
+                 JOIN companies c ON c.id = m.company_id
                 WHERE m.tg_id = $1 ORDER BY m.created_at DESC LIMIT 1""",
             tg_id,
         )
         if row is None:
             return None
         return Actor(
-            tg_id, row["company_id"], Role(row["role"]), row["employee_id"], row["language"]
+            tg_id,
+            row["company_id"],
+            Role(row["role"]),
+            row["employee_id"],
+            row["language"],
+            row["timezone"],
+            row["name"],
         )
 
     async def set_language(self, tg_id: int, language: str) -> None:
@@ -134,7 +143,7 @@ class Cabinet(
                 company.id,
                 user.tg_id,
             )
-            actor = Actor(user.tg_id, company.id, Role.OWNER, None, user.language)
+            actor = Actor(user.tg_id, company.id, Role.OWNER, None, user.language, tz, company.name)
             await self.start_plan(conn, company.id)
             await self._audit(conn, actor, company.id, "company.create", name, new={"timezone": tz})
         return company, actor
@@ -202,8 +211,17 @@ class Cabinet(
                 row["role"],
                 row["employee_id"],
             )
+            company = await conn.fetchrow(
+                "SELECT name, timezone FROM companies WHERE id = $1", row["company_id"]
+            )
             actor = Actor(
-                user.tg_id, row["company_id"], Role(row["role"]), row["employee_id"], user.language
+                user.tg_id,
+                row["company_id"],
+                Role(row["role"]),
+                row["employee_id"],
+                user.language,
+                company["timezone"],
+                company["name"],
             )
             await self._audit(
                 conn, actor, row["company_id"], "invite.join", f"employee {row['employee_id']}"

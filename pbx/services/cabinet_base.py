@@ -69,6 +69,8 @@ class Actor:
     role: Role
     employee_id: int | None
     language: str
+    timezone: str = "UTC"  # the company's: every time the actor reads is in it
+    company_name: str = ""
 
     def can(self, perm: Perm) -> bool:
         return perm in ROLE_PERMS[self.role]

@@ -23,7 +23,7 @@ import secrets
 import time
 import zipfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from pbx.services.cabinet_base import Actor, Perm, require
 from pbx.services.history import CallFilter, filter_sql
 from pbx.services.provisioning import talk_seconds
 from pbx.services.recordings import listening_scope
+from pbx.timefmt import local
 
 log = get_logger(__name__)
 
@@ -48,7 +49,7 @@ ROUTE = "/exports/{token}"
 _NAME = re.compile(r"^recordings_(\d+)_(\d+)_[0-9a-f]{16}\.zip$")
 _SAFE = re.compile(r"[^0-9A-Za-z+._-]+")
 INDEX_COLUMNS = tuple(
-    "file call_id sip_call_id started_at_utc direction caller callee result talk_seconds"
+    "file call_id sip_call_id started_at direction caller callee result talk_seconds"
     " recording_seconds number".split()
 )
 
@@ -73,11 +74,12 @@ class ExportRow:
     number: str | None
     path: str  # relative to settings.data_dir
     seconds: float
+    timezone: str = "UTC"  # the company's: names and the index read in its local time
 
     @property
     def arcname(self) -> str:
-        """`2026-11-30_1412_inbound_79161234567-101_<call id>.ogg` (UTC)."""
-        when = self.started_at.astimezone(UTC).strftime("%Y-%m-%d_%H%M")
+        """`2026-11-30_1412_inbound_79161234567-101_<call id>.ogg` (the company's time)."""
+        when = local(self.started_at, self.timezone).strftime("%Y-%m-%d_%H%M")
         parties = f"{_safe(self.caller)}-{_safe(self.callee)}"
         return f"{when}_{self.direction}_{parties}_{self.call_id}.ogg"
 
@@ -244,7 +246,7 @@ class Exporter:
         if not rows:
             raise NotFound("no recordings match this filter", key="export_empty")
         # The columns above in ExportRow's field order.
-        return [ExportRow(*r) for r in rows]
+        return [replace(ExportRow(*r), timezone=actor.timezone) for r in rows]
 
     async def build(
         self,
@@ -354,7 +356,7 @@ def _index_line(row: ExportRow, arcname: str) -> list[str]:
         arcname,
         str(row.call_id),
         row.sip_call_id,
-        row.started_at.astimezone(UTC).isoformat(timespec="seconds"),
+        local(row.started_at, row.timezone).isoformat(timespec="seconds"),  # with its offset
         row.direction,
         row.caller,
         row.callee,

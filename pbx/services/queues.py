@@ -1,4 +1,4 @@
-"""Call queues from the cabinet, and "call back" from a missed-call alert."""
+"""Call queues from the cabinet."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from pbx.engine.dialout import DialRequest
 from pbx.errors import NotFound, ValidationError
 from pbx.services.cabinet_base import Actor, Perm, require
 from pbx.services.options import entity_name, flag, number_in, parse_options
 from pbx.services.scenarios import ScenarioArea, target_parser
-from storage.queues import RedisQueueStore, request_dial
+from storage.queues import RedisQueueStore
 
 
 @dataclass(frozen=True)
@@ -122,26 +121,3 @@ class QueueArea(ScenarioArea):
 
     async def remove_queue(self, actor: Actor, name: str) -> None:
         await self.remove_named(actor, "queues", "queue", name)
-
-    # --- call back ---------------------------------------------------------------------
-    async def call_back(self, actor: Actor, call_id: int) -> str:
-        """Ring the actor's phone, then the client of call `call_id`; the client's number."""
-        if actor.employee_id is None:
-            raise ValidationError("you have no phone profile in this company", key="no_profile")
-        row = await self.pool.fetchrow(
-            """SELECT c.caller, c.direction, x.ext FROM calls c
-                 JOIN extensions x ON x.company_id = c.company_id AND x.employee_id = $3
-                WHERE c.company_id = $1 AND c.id = $2""",
-            actor.company_id,
-            call_id,
-            actor.employee_id,
-        )
-        if row is None or row["direction"] != "inbound" or not row["caller"].isdigit():
-            raise NotFound(f"no call {call_id} to call back", key="no_such_call", id=str(call_id))
-        if self.redis is None:
-            raise ValidationError("the engine cannot be reached now", key="engine_unreachable")
-        await request_dial(
-            self.redis,
-            DialRequest(actor.company_id, actor.employee_id, row["ext"], row["caller"]),
-        )
-        return str(row["caller"])

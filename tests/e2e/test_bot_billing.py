@@ -20,8 +20,7 @@ from notifications import outbox
 from notifications.telegram import TelegramSender
 from pbx.config import Settings
 from pbx.services.cabinet import Actor, Cabinet, Role
-from pbx.services.cabinet import TgUser as CabinetUser
-from tests.support.bot import Chat, bot_settings, running_bot
+from tests.support.bot import Chat, bot_settings, join_as, running_bot, sign_up
 from tests.support.fake_telegram import FakeTelegram, TgUser
 
 pytestmark = pytest.mark.e2e
@@ -35,15 +34,12 @@ async def new_owner(
 ) -> tuple[TgUser, Actor]:
     """A Telegram user who signs a company up (on the catalogue's default plan)."""
     user = TgUser(BASE_ID + n, name, language_code=lang)
-    known = await cabinet.remember(CabinetUser(user.id, name, None, lang))
-    _, owner = await cabinet.onboard(known, company, "Europe/Moscow")
-    return user, owner
+    return user, await sign_up(cabinet, user, company)
 
 
 async def new_admin(cabinet: Cabinet, owner: Actor, ext: str, n: int, name: str) -> TgUser:
-    invite = await cabinet.invite(owner, ext, Role.ADMIN)
     user = TgUser(BASE_ID + n, name)
-    await cabinet.join(await cabinet.remember(CabinetUser(user.id, name, None, "en")), invite.token)
+    await join_as(cabinet, owner, ext, user, Role.ADMIN)
     return user
 
 

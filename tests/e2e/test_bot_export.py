@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -30,6 +31,7 @@ TG_PORT = 27670
 # Per-run user ids: the FSM state in the shared Redis never leaks between runs.
 BASE_ID = 2_767_000_000 + (os.getpid() % 100_000) * 10
 T0 = datetime(2026, 2, 3, 9, 30, tzinfo=UTC)
+MSK = ZoneInfo("Europe/Moscow")  # the company's zone: file names are in its time
 DAY = "2026-02-03..2026-02-03"
 
 
@@ -66,7 +68,7 @@ async def add_recorded_call(
         rel,
         len(data),
     )
-    return f"{started:%Y-%m-%d_%H%M}_inbound_{caller}-101_{call_id}.ogg", data
+    return f"{started.astimezone(MSK):%Y-%m-%d_%H%M}_inbound_{caller}-101_{call_id}.ogg", data
 
 
 async def test_owner_gets_progress_then_the_zip(

@@ -5,6 +5,7 @@ PostgreSQL and Redis only, on this test's own port."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ async def test_now_shows_calls_and_refresh_edits(
 
     first = await olga.say("/now")
     text = first.text or ""
+    assert re.search(r"Right now \(\d\d:\d\d:\d\d MSK\)", text), text  # the company's time
     assert "No calls in progress" in text and "⚪ 101 Anna" in text, text
 
     board = RedisLiveBoard(redis)

@@ -23,7 +23,7 @@ async def test_scenario_chat_ops_and_menu_buttons(env: BotEnv) -> None:  # noqa:
         ("/employee_add Anna 171", "extension 171"),
         ("/employee_add Boris 172", "extension 172"),
         (f"/number_add +74953330000 {trunk.group(1)} 171", "74953330000 now ring 171"),
-        ("/group_add sales cumulative", "Group sales: growing"),
+        ("/group_add sales cumulative", "Group sales: cumulative (earlier phones keep ringing)"),
         ("/group_add sales", "There is a group sales already"),
         ("/group_add Sales!", "cannot be a name"),
         ("/group_add x loudest", "There is no algorithm “loudest”"),

@@ -288,11 +288,12 @@ async def test_sms_are_counted_and_packs_renew(pool: asyncpg.Pool) -> None:
 async def test_a_downgrade_keeps_a_used_feature_on_as_a_paid_option(pool: asyncpg.Pool) -> None:
     cab = cabinet_for(pool, "seed000")
     boss = await owner(cab, "midi")
-    await cab.add_group(boss, "sales", "cumulative")  # by position: included on МИДИ
+    # "Параллельный по приоритету (По позиции в списке)": included on МИДИ,
+    await cab.add_group(boss, "sales", "priority")
     account = await cab.change_plan(boss, "mini")  # 250 a month on МИНИ
-    assert account.options == frozenset({"algorithm_cumulative"})
+    assert account.options == frozenset({"algorithm_priority"})
     lines = {ln.item for ln in (await cab.statement(boss, None)).lines}
-    assert "option:algorithm_cumulative" in lines
+    assert "option:algorithm_priority" in lines
 
 
 async def test_storage_packs_and_retention_follow_the_plan(pool: asyncpg.Pool) -> None:

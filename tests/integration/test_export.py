@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
@@ -36,7 +37,8 @@ from tests.support.bot import sine
 
 HTTP_PORT = 27680
 DAY = "2026-01-15..2026-01-15"
-T0 = datetime(2026, 1, 15, 14, 12, tzinfo=UTC)
+T0 = datetime(2026, 1, 15, 14, 12, tzinfo=UTC)  # 17:12 in Moscow, the company's zone
+MSK = ZoneInfo("Europe/Moscow")
 _ids = itertools.count(8_276_800_001)
 
 
@@ -95,7 +97,8 @@ async def add_call(
         rel,
         len(data or b""),
     )
-    name = f"{started:%Y-%m-%d_%H%M}_{direction}_{caller}-{callee}_{call_id}.ogg"
+    # Named in the company's time, as a person reads it.
+    name = f"{started.astimezone(MSK):%Y-%m-%d_%H%M}_{direction}_{caller}-{callee}_{call_id}.ogg"
     return name, data
 
 
@@ -190,7 +193,7 @@ async def test_zip_holds_the_periods_recordings_and_an_index(
     assert list(index[0]) == list(INDEX_COLUMNS)
     assert [r["file"] for r in index] == [*office.files, ""]  # oldest first; the lost file
     assert [r["caller"] for r in index] == ["79161234567", "79169999999", "101", "79160000002"]
-    assert index[0]["started_at_utc"] == "2026-01-15T14:12:00+00:00"
+    assert index[0]["started_at"] == "2026-01-15T17:12:00+03:00"
     assert (index[0]["talk_seconds"], index[0]["recording_seconds"]) == ("42", "42.0")
     assert seen and seen[-1] == (4, 4) and [d for d, _ in seen] == sorted({d for d, _ in seen})
 

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs
 
 import asyncpg
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
@@ -23,7 +25,7 @@ from notifications.email import EmailSender
 from notifications.outbox import Channel, OutboxItem, Status, enqueue, get
 from notifications.service import start_worker
 from notifications.sms import SmsSender
-from notifications.telegram import TelegramSender
+from notifications.telegram import TelegramSender, TelegramSession
 from notifications.worker import OutboxWorker
 from pbx.config import Settings
 from tests.support.fake_telegram import FakeTelegram, TgUser
@@ -112,6 +114,14 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def tg_sender(tg: FakeTelegram) -> AsyncIterator[TelegramSender]:
     bot = tg.make_bot()
+    yield TelegramSender(bot)
+    await bot.session.close()
+
+
+@pytest.fixture
+async def service_sender(tg: FakeTelegram) -> AsyncIterator[TelegramSender]:
+    """A sender over the session the service's bot uses (bot.app.build_bot)."""
+    bot = Bot(tg.token, session=TelegramSession(api=tg.api_server))
     yield TelegramSender(bot)
     await bot.session.close()
 
@@ -255,6 +265,66 @@ async def test_telegram_blocked_user_fails_once_and_for_all(
     assert unknown.last_error is not None and "chat not found" in unknown.last_error
     clock.advance(86400)
     assert await worker.run_once() == 0  # never retried
+    assert len(tg.calls_of("sendMessage")) == 2
+
+
+@pytest.mark.parametrize("session", [TelegramSession, AiohttpSession])
+async def test_telegram_unreadable_2xx_reply_is_sent_once(
+    pool: asyncpg.Pool,
+    company: int,
+    tg: FakeTelegram,
+    voicemail: Recording,
+    session: type[AiohttpSession],
+) -> None:
+    # Telegram delivered the voicemail but the reply was cut short: sending it again
+    # would give the person the same voicemail twice (issue 13: five times).
+    tg.add_user(ALICE)
+    tg.garble_next("sendVoice", 200)
+    clock = ShiftedClock()
+    bot = Bot(tg.token, session=session(api=tg.api_server))
+    worker = OutboxWorker(pool, {Channel.TELEGRAM: TelegramSender(bot)}, clock=clock)
+    await add(
+        pool,
+        company,
+        Channel.TELEGRAM,
+        str(ALICE.id),
+        "vm:48",
+        kind="voicemail",
+        data=payload(48, duration=3, box="Sales"),
+        attachment=str(voicemail.path),
+    )
+    try:
+        assert await worker.run_once() == 1
+    finally:
+        await bot.session.close()
+    row = await item(pool, company, "vm:48")
+    assert (row.status, row.attempts) == (Status.SENT, 1)
+    clock.advance(86400)
+    assert await worker.run_once() == 0
+    assert len(tg.calls_of("sendVoice")) == 1
+    assert [m.method for m in tg.messages_to(ALICE.id)] == ["sendVoice"]
+
+
+async def test_telegram_unreadable_error_page_is_retried(
+    pool: asyncpg.Pool, company: int, tg: FakeTelegram, service_sender: TelegramSender
+) -> None:
+    # A proxy's 502 page: Telegram never took the request, so it is sent again later.
+    tg.add_user(ALICE)
+    tg.garble_next("sendMessage", 502)
+    clock = ShiftedClock()
+    worker = OutboxWorker(pool, {Channel.TELEGRAM: service_sender}, clock=clock)
+    await add(pool, company, Channel.TELEGRAM, str(ALICE.id), "m:49", data=payload(49))
+
+    assert await worker.run_once() == 1
+    row = await item(pool, company, "m:49")
+    assert (row.status, row.attempts) == (Status.PENDING, 1)
+    assert row.last_error is not None and "HTTP 502" in row.last_error
+    assert tg.messages_to(ALICE.id) == []
+    clock.advance(3600)
+    assert await worker.run_once() == 1
+    msg = await tg.next_message(ALICE.id)
+    assert msg.buttons == [("Call back", "cb:call:49")]
+    assert (await item(pool, company, "m:49")).status == Status.SENT
     assert len(tg.calls_of("sendMessage")) == 2
 
 

@@ -13,7 +13,8 @@ import redis.asyncio as aioredis
 
 from bot.app import BotRunner
 from pbx.config import Settings
-from pbx.services.cabinet import Cabinet
+from pbx.services.cabinet import Actor, Cabinet, Role
+from pbx.services.cabinet import TgUser as CabinetUser
 from tests.support.fake_telegram import BotMessage, FakeTelegram, TgUser
 
 
@@ -49,6 +50,26 @@ async def running_bot(
             yield tg, settings, cabinet
         finally:
             await runner.stop()
+
+
+async def sign_up(cabinet: Cabinet, user: TgUser, company: str, tz: str = "Europe/Moscow") -> Actor:
+    """`user` creates `company` (on the signup plan) and owns it."""
+    known = await cabinet.remember(
+        CabinetUser(user.id, user.first_name, user.username, user.language_code)
+    )
+    _, owner = await cabinet.onboard(known, company, tz)
+    return owner
+
+
+async def join_as(
+    cabinet: Cabinet, owner: Actor, ext: str, user: TgUser, role: Role = Role.EMPLOYEE
+) -> Actor:
+    """`user` redeems an invite of `owner`'s company for the employee at `ext`."""
+    invite = await cabinet.invite(owner, ext, role)
+    known = await cabinet.remember(
+        CabinetUser(user.id, user.first_name, user.username, user.language_code)
+    )
+    return await cabinet.join(known, invite.token)
 
 
 def bot_settings(base: Settings, data_dir: Path, domain: str) -> Settings:

@@ -166,6 +166,10 @@ _FLOAT_RE = re.compile(r"-?\d+\.\d*(?:[eE][-+]?\d+)?")
 # --------------------------------------------------------------------------------------
 
 
+# What garble_next answers: neither JSON nor an error aiogram can classify.
+GARBLED_BODY = '<html><body>{"ok":true,"result":{"message_id":'
+
+
 @dataclass(frozen=True)
 class TgUser:
     """A human Telegram user driven by the test."""
@@ -1025,6 +1029,7 @@ class FakeTelegram:
         self._pollers = 0
         self._last_send: dict[int, float] = {}
         self._failures: dict[str, deque[ApiError]] = {}
+        self._garbled: dict[str, deque[int]] = {}
         self._cond = asyncio.Condition()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -1274,6 +1279,13 @@ class FakeTelegram:
         for _ in range(times):
             queue.append(ApiError(error_code, desc, params))
 
+    def garble_next(self, method: str, status: int = 200, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status`` and a body that is
+        not JSON (a reply cut short, a proxy's error page). With a 2xx the call still takes
+        effect (the message is sent); with any other status it does not."""
+        name = self._canonical.get(method.lower(), method)
+        self._garbled.setdefault(name, deque()).extend([status] * times)
+
     def messages_to(self, chat_id: int) -> list[BotMessage]:
         """Every send/edit the bot made in ``chat_id`` (successful ones), in order."""
         return [e for e in self._events if e.chat_id == chat_id]
@@ -1449,6 +1461,14 @@ class FakeTelegram:
             params = await self._read_params(request)
         except ApiError as e:
             return web.json_response(e.payload(), status=e.code)
+        garbled = self._garbled.get(self._canonical.get(method.lower(), method))
+        if garbled:
+            status = garbled.popleft()
+            if 200 <= status < 300:
+                await self._execute(token, method, params, via="http")
+            else:
+                self.calls.append(Call(self._canonical.get(method.lower(), method), params))
+            return web.Response(status=status, text=GARBLED_BODY, content_type="text/html")
         status, payload = await self._execute(token, method, params, via="http")
         return web.json_response(payload, status=status)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pbx.engine.calls import Result
+from pbx.engine.dialout import DialRequest
 from pbx.engine.events import (
     CalleeGone,
     CallerAnswered,
@@ -185,3 +186,25 @@ async def test_no_agent_registered_goes_to_the_fallback_at_once() -> None:
     assert h.sig.names() == ["reject"]  # the fallback, hangup, without answering first
     assert store.lines.get((1, "support"), {}) == {}
     assert h.records[0].missed
+
+
+async def test_call_back_to_the_employees_mobile_rings_it_through_the_trunk() -> None:
+    # The bot's "ring my mobile" (issue 13.6): leg A is the mobile, dialled through the
+    # company trunk with the company number shown; the client follows once it answers.
+    _sc, _store, h = support_queue()
+    call_id = await h.mgr.dialout.start(
+        DialRequest(1, 11, "101", "79990001122", agent_mobile="79161112233")
+    )
+    assert call_id is not None
+    kind, dialled, agent = h.sig.commands[-1]
+    assert (kind, dialled) == ("dial_out", call_id)
+    assert (agent.user, agent.host, agent.proxy, agent.caller_id) == (
+        "79161112233",
+        CARRIER,
+        None,
+        "74951234567",
+    )
+    assert offers(h, call_id) == []
+    await h.feed(CallerAnswered(call_id))
+    client_leg = next(c[3] for c in h.sig.commands if c[0] == "originate")
+    assert (client_leg.user, client_leg.host) == ("79990001122", CARRIER)

@@ -54,7 +54,12 @@ def test_rows_shared_by_every_plan() -> None:
         assert paid(p, "ftp_access") == Decimal("50.00"), p.title
         for name in ("schedule", "recording", "statistics", "fax", "voicemail"):
             assert p.feature(name).status is Feature.INCLUDED, (p.title, name)
-        for name in ("algorithm_sequential", "algorithm_random", "algorithm_ring_all"):
+        for name in (
+            "algorithm_sequential",
+            "algorithm_random",
+            "algorithm_ring_all",
+            "algorithm_cumulative",  # not on the page: included (the product has it)
+        ):
             assert p.feature(name).status is Feature.INCLUDED, (p.title, name)
         assert p.feature("queue").status is Feature.UNAVAILABLE  # not on the page
 
@@ -71,7 +76,8 @@ def test_start_plus() -> None:
     assert p.limit(LimitKind.RING_GROUPS).ceiling == 1
     assert paid(p, "ivr_two_levels") == Decimal("100.00")
     assert paid(p, "ivr_unlimited_levels") == Decimal("250.00")
-    assert paid(p, "algorithm_cumulative") == Decimal("250.00")
+    # "Параллельный по приоритету (По позиции в списке)": 250 руб/мес.
+    assert paid(p, "algorithm_priority") == Decimal("250.00")
     assert paid(p, "algorithm_least_idle") == Decimal("250.00")
     # No conference at all: no rooms, no participants, nothing to buy.
     assert p.feature("conference").status is Feature.UNAVAILABLE
@@ -96,7 +102,8 @@ def test_mini() -> None:
     assert terms(p, LimitKind.RING_GROUPS) == (1, Decimal("200.00"), None)
     assert paid(p, "ivr_two_levels") == Decimal("100.00")
     assert paid(p, "ivr_unlimited_levels") == Decimal("250.00")
-    assert paid(p, "algorithm_cumulative") == Decimal("250.00")
+    # "Параллельный по приоритету (По позиции в списке)": 250 руб/мес.
+    assert paid(p, "algorithm_priority") == Decimal("250.00")
     assert paid(p, "algorithm_least_idle") == Decimal("250.00")
     assert p.feature("conference").status is Feature.INCLUDED
     assert terms(p, LimitKind.CONFERENCE_ROOMS) == (1, Decimal("250.00"), None)
@@ -119,7 +126,7 @@ def test_midi() -> None:
     assert terms(p, LimitKind.EMPLOYEES) == (40, Decimal("50.00"), None)
     assert p.feature("ivr_two_levels").status is Feature.INCLUDED
     assert paid(p, "ivr_unlimited_levels") == Decimal("250.00")
-    assert p.feature("algorithm_cumulative").status is Feature.INCLUDED
+    assert p.feature("algorithm_priority").status is Feature.INCLUDED
     assert paid(p, "algorithm_least_idle") == Decimal("250.00")
     assert terms(p, LimitKind.CONFERENCE_ROOMS) == (2, Decimal("250.00"), None)
     assert p.limit(LimitKind.CONFERENCE_PARTICIPANTS).included == 10
@@ -139,7 +146,7 @@ def test_maxi() -> None:
     for name in (
         "ivr_two_levels",
         "ivr_unlimited_levels",
-        "algorithm_cumulative",
+        "algorithm_priority",
         "algorithm_least_idle",
         "blacklist",
         "whitelist",

@@ -8,7 +8,7 @@ ask-language = Which language should I use?
 company-created = Company “{ $name }” is ready. Your SIP domain: { $domain }.
     Add employees with /employee_add, then send each one an invite with /invite.
 welcome-back = Welcome back! Your role: { $role }. /help lists what you can do.
-joined = You have joined the company as { $role }. Use /my_sip to get your phone's settings.
+joined = You have joined { $company } as { $role }. Use /my_sip to get your phone's settings.
 help-title = Commands for your role ({ $role }):
 help-common = /menu — buttons for everything below; /help — this list
     /language en|ru — switch language
@@ -58,20 +58,22 @@ forward-set = { $mode ->
     [always] All your calls go to { $mobile }.
    *[unregistered] Your calls go to { $mobile } when no phone of yours is registered.
 }
-calls-title = Recent calls:
+calls-title = Recent calls ({ $zone }):
 calls-empty = No calls yet.
 call-line = { $when } { $direction ->
     [inbound] ⬇
     [outbound] ⬆
    *[internal] ↔
-} { $caller } → { $callee } — { $result ->
+} { $caller } → { $callee } — { $result }
+call-result = { $result ->
     [answered] answered, { $talk } s
     [missed] missed
     [busy] busy
     [no_answer] no answer
+    [voicemail] voicemail
    *[failed] failed
 }
-audit-title = Recent changes:
+audit-title = Recent changes ({ $zone }):
 audit-empty = No changes recorded yet.
 audit-line = { $when } { $who }: { $action } { $target }: { $old } → { $new }
 language-set = Language: English.

@@ -5,11 +5,11 @@ removed = Removed: { $name }.
 default-prompt = the standard prompt
 button-stale = This button is out of date: ask again.
 algo-sequential = one by one
-algo-cumulative = growing (earlier phones keep ringing)
+algo-cumulative = cumulative (earlier phones keep ringing)
 algo-ring_all = all at once
-algo-least_idle = least idle first
+algo-least_idle = even (longest idle first)
 algo-random = random
-algo-priority = by position (same position rings together)
+algo-priority = parallel by priority (position in the list)
 groups-empty = No ring groups yet. Create one: /group_add sales ring_all
 group-card =
     👥 Group { $name }: { $algorithm }
@@ -92,6 +92,14 @@ queue-card =
     Longest wait { $max_wait } s, each agent rings { $ring } s, position every { $announce } s
     Callback on request: { $callback }; after the longest wait: { $fallback }
 calling-back = Your phone rings now: pick up and we will call { $client }.
+calling-back-mobile = Your mobile { $mobile } rings now: pick up and we will call { $client }.
+call-back-unregistered = Your phone is not registered, so it cannot ring and { $client } was not called. Turn the phone on and check its settings with /my_sip.{ $mobile ->
+    [none] {""}
+   *[other] {" "}Or ring your mobile instead:
+}
+btn-ring-mobile = 📱 Ring my mobile { $mobile }
+err-no_mobile = You have no mobile number set: ask an admin to add it (/employee_edit EXT mobile NUMBER).
+err-no_trunk = The company has no trunk to call out through: an admin adds one with /trunk_add.
 err-queue_needs_group = A new queue needs its agents: add group=NAME.
 err-no_such_queue = There is no queue { $name }: see /queues.
 err-engine_unreachable = The phone system cannot be reached right now: try again in a minute.

@@ -8,7 +8,7 @@ ask-language = На каком языке с вами общаться?
 company-created = Компания «{ $name }» готова. Ваш SIP-домен: { $domain }.
     Добавьте сотрудников командой /employee_add и отправьте каждому приглашение через /invite.
 welcome-back = С возвращением! Ваша роль: { $role }. /help — что вы можете сделать.
-joined = Вы подключены к компании, роль: { $role }. Настройки телефона — /my_sip.
+joined = Вы подключены к компании «{ $company }», роль: { $role }. Настройки телефона — /my_sip.
 help-title = Команды для вашей роли ({ $role }):
 help-common = /menu — кнопки для всего, что ниже; /help — этот список
     /language en|ru — сменить язык
@@ -58,20 +58,22 @@ forward-set = { $mode ->
     [always] Все ваши звонки идут на { $mobile }.
    *[unregistered] Звонки идут на { $mobile }, когда ни один ваш телефон не зарегистрирован.
 }
-calls-title = Последние звонки:
+calls-title = Последние звонки ({ $zone }):
 calls-empty = Звонков пока нет.
 call-line = { $when } { $direction ->
     [inbound] ⬇
     [outbound] ⬆
    *[internal] ↔
-} { $caller } → { $callee } — { $result ->
+} { $caller } → { $callee } — { $result }
+call-result = { $result ->
     [answered] отвечен, { $talk } с
     [missed] пропущен
     [busy] занято
     [no_answer] нет ответа
+    [voicemail] голосовая почта
    *[failed] не состоялся
 }
-audit-title = Последние изменения:
+audit-title = Последние изменения ({ $zone }):
 audit-empty = Изменений пока нет.
 audit-line = { $when } { $who }: { $action } { $target }: { $old } → { $new }
 language-set = Язык: русский.
