@@ -314,7 +314,7 @@ class SipCall:
             password=target.password,
             nh_address=(target.host, target.port),
             **self._end_cbs(),
-            extra_headers=[SipHeader(name=n, body=v) for n, v in target.headers] or None,
+            extra_headers=[SipHeader(name=n, bodys=v) for n, v in target.headers] or None,
         )
         ua.local_ua = self.adapter.ua_name
         if target.proxy is not None:
