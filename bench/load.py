@@ -151,6 +151,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "PBX_RTP_PORT_MIN": "40000",
         "PBX_RTP_PORT_MAX": "44999",
         "PBX_PIKE_REQS_DENSITY": "100000",  # one SIPp address sends everything
+        "PBX_TRUNK_ALLOW_LOOPBACK": "true",  # the SIPp carrier is on 127.0.0.2
         "PBX_LOG_LEVEL": "WARNING",
         "PBX_NO_ANSWER_TIMEOUT": "60",
     }

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pbx.services.validation import validate_ext
+
 _EXT = re.compile(r"^[1-9][0-9]{1,4}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9()\- ]{8,}$")
+_NUMBERISH = re.compile(r"^[-+#*]?[0-9]+$")
 
 
 class Usage(Exception):
@@ -34,6 +37,9 @@ def employee_add(args: str | None) -> EmployeeArgs:
             ext = word
         elif _PHONE.match(word) and mobile is None:
             mobile = word
+        elif _NUMBERISH.match(word):
+            validate_ext(word)  # a mistyped extension ("-5", "0105"), never part of a name
+            raise Usage(word)  # a second extension
         elif ext is None and email is None and mobile is None:
             name.append(word)
         else:
@@ -82,6 +88,8 @@ def trunk_add(args: str | None) -> TrunkArgs:
     port = int(port_text) if port_text else 5060
     if rest[0].lower() == "ip":
         return TrunkArgs(name, host, port, ips=tuple(rest[1:]) or (host,))
+    if any(w.lower() == "ip" for w in rest):
+        raise Usage(args or "")  # `ip` belongs right after the host: mistyped, not a password
     if len(rest) != 2:
         raise Usage(args or "")
     return TrunkArgs(name, host, port, username=rest[0], password=rest[1])

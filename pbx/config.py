@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # Proves a request between the SIP edge and an engine node came from the other one
     # (a header both check); read from the database (migration 0010) when unset.
     edge_secret: str | None = None
+    # Carriers on loopback addresses: only for tests and benchmarks on one machine.
+    trunk_allow_loopback: bool = False
 
     telegram_token: str | None = None
     # A self-hosted Bot API server (the tests' fake one too); Telegram's cloud if unset.

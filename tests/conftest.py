@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Companies the tests sign up are outside billing unless a test puts them on a plan
 # (tests/*/test_*billing*.py do); subprocesses inherit this too.
 os.environ["PBX_SIGNUP_PLAN"] = "none"
+# Test carriers are SIP peers on loopback addresses (127.0.0.2 …) of this machine.
+os.environ["PBX_TRUNK_ALLOW_LOOPBACK"] = "true"
 TEST_DB = f"pbx_test_{os.getpid()}"
 
 

@@ -252,6 +252,9 @@ class Provisioning:
         new = v.validate_trunk(
             name, host, port, username, password, ip_addresses, from_domain, auth_mode, expires
         )
+        s = self.settings
+        ours = (s.edge_host, s.edge_advertise or "", s.engine_host, s.engine_advertise or "")
+        v.check_carrier_addresses(new.host, new.ip_addresses, ours, s.trunk_allow_loopback)
         taken = ValidationError(f"a trunk named {new.name!r} already exists: choose another name")
         try:
             async with self._tx() as conn:

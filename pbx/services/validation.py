@@ -148,9 +148,43 @@ def validate_host(host: str | None, what: str = "host") -> str:
         raise ValidationError(
             f"{what} {host!r} is not a host name or IP address, e.g. sip.carrier.example"
         )
+    if len(labels) < 2:
+        raise ValidationError(
+            f"{what} {host!r} is not a full host name: give the carrier's name with its "
+            "domain (e.g. sip.carrier.example) or its IP address",
+            key="bad_host",
+            host=str(host),
+        )
     if labels[-1].isdigit():
         raise ValidationError(f"{what} {host!r} looks like a malformed IP address")
     return value
+
+
+def check_carrier_addresses(
+    host: str, ips: Iterable[str], ours: Iterable[str], allow_loopback: bool = False
+) -> None:
+    """A carrier is somewhere else on the network: not this machine's loopback, not the
+    PBX's own SIP edge or engine (a trunk there would let local processes, or the edge
+    itself, call as the company), not an unspecified, multicast or link-local address."""
+    own = {str(ipaddress.ip_address(a)) for a in ours if is_ip(a)}
+    for addr in [host, *ips]:
+        if not is_ip(addr):
+            continue
+        ip = ipaddress.ip_address(addr)
+        bad = (
+            str(ip) in own
+            or ip.is_unspecified
+            or ip.is_multicast
+            or ip.is_link_local
+            or (ip.is_loopback and not allow_loopback)
+        )
+        if bad:
+            raise ValidationError(
+                f"{addr} cannot be a carrier's address (this machine, the PBX itself or a "
+                "special address): give the address your carrier sends calls from",
+                key="bad_carrier_address",
+                address=str(addr),
+            )
 
 
 def _credential(value: str | None, what: str) -> str | None:
