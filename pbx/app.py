@@ -256,7 +256,6 @@ class Service:
         app = web.Application()
         app.router.add_get("/status", self._http_status)
         app.router.add_get("/metrics", self._http_metrics)
-        app.router.add_post("/trunks/reload", self._http_reload_trunks)
         add_export_routes(app, self.settings)
         if self.settings.telegram_token:
             from bot.app import BotRunner
@@ -316,10 +315,6 @@ class Service:
             },
             "relay": await self.adapter.relay_stats() if self.adapter.alive else {},
         }
-
-    async def _http_reload_trunks(self, request: web.Request) -> web.Response:
-        await self.register_trunks()
-        return web.json_response({"ok": True})
 
     async def status(self) -> dict[str, Any]:
         parts: dict[str, Any] = {}

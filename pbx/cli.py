@@ -16,15 +16,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
-import aiohttp
 import asyncpg
 import pydantic
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from pbx.config import Settings
 from pbx.errors import PbxError
 from pbx.infra import ensure_services, stop_services
+from pbx.logging import get_logger
 from pbx.services.provisioning import NewEmployee, Provisioning
 from storage.db import migrate, migration_files
+from storage.presence import RedisTrunkStates
+
+log = get_logger(__name__)
 
 Row = dict[str, Any]
 Output = Row | list[Row]
@@ -215,13 +220,15 @@ async def trunk_add(p: Provisioning, a: argparse.Namespace) -> Output:
 
 
 async def _reload_trunks(settings: Settings) -> None:
-    """Ask a running service to register the new trunk now; if none runs, it will at start."""
-    url = f"http://{settings.http_host}:{settings.http_port}/trunks/reload"
+    """Tell running engine nodes to register the new trunk now (the Redis channel the bot
+    uses too); if none runs, they will at start."""
+    redis = aioredis.from_url(settings.redis_dsn, socket_timeout=3)
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
-            await http.post(url)
-    except (aiohttp.ClientError, TimeoutError):
-        pass
+        await RedisTrunkStates(redis).trunks_changed()
+    except (RedisError, OSError) as exc:
+        log.warning("trunk_announce_failed", error=repr(exc))
+    finally:
+        await redis.aclose()
 
 
 async def trunk_list(p: Provisioning, a: argparse.Namespace) -> Output:
