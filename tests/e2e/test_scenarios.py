@@ -458,7 +458,8 @@ async def test_call_back_button_rings_the_employee_then_the_client(
     assert employee is not None
     phone = shop.office.phones["101"]
     phone.mark(), shop.carrier.mark()
-    assert await shop.cabinet.call_back(employee, call_row) == CLIENT2
+    placed = await shop.cabinet.call_back(employee, call_row)
+    assert (placed.client, placed.placed) == (CLIENT2, True)
     await phone.wait_incoming(timeout=10)
     with pytest.raises(TimeoutError):
         await shop.carrier.wait_incoming(timeout=1)  # not before the employee picks up

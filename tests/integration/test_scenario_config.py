@@ -21,6 +21,7 @@ from pbx.engine.targets import Kind, Target
 from pbx.errors import NotFound, ValidationError
 from pbx.services.audio import AudioKind, AudioService
 from pbx.services.cabinet import Actor, Cabinet, TgUser
+from pbx.services.callback import CallBack
 from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
 from storage.queues import DIAL_REQUESTS, next_dial
@@ -248,12 +249,21 @@ async def test_queue_config_and_call_back_request(
             number,
         )
         await redis.delete(DIAL_REQUESTS)
-        assert await cab.call_back(actor, call_id) == "79990001122"
+        # Anna's phone is not registered: nothing is placed, and no mobile is set to offer.
+        assert await cab.call_back(actor, call_id) == CallBack("79990001122", False, None)
+        assert await next_dial(redis, timeout=0.5) is None
+        with pytest.raises(ValidationError) as no_mobile:
+            await cab.call_back(actor, call_id, to_mobile=True)
+        assert no_mobile.value.key == "no_mobile"
+        await cab.set_forward(actor, "off", "+7 999 000-33-44")
+        placed = await cab.call_back(actor, call_id, to_mobile=True)
+        assert placed == CallBack("79990001122", True, "79990003344")
         req = await next_dial(redis, timeout=1)
-        assert req is not None and (req.ext, req.client, req.company_id) == (
+        assert req is not None and (req.ext, req.client, req.company_id, req.agent_mobile) == (
             "101",
             "79990001122",
             owner.company_id,
+            "79990003344",
         )
         with pytest.raises(NotFound):
             await cab.call_back(actor, call_id + 1000)  # not this company's call
