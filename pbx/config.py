@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     engine_advertise: str | None = None
     # Other engine nodes behind Kamailio's dispatcher: "host:port,host:port".
     engine_nodes: str = ""
+    # The engine's SIP port admits only the edge, the trunks' carriers and peers it has
+    # sent to; a carrier address past this many datagrams a second is dropped too.
+    engine_source_filter: bool = True
+    engine_source_rate: float = 200.0
     rtp_port_min: int = 20000
     rtp_port_max: int = 29999
     no_answer_timeout: float = 30.0
@@ -108,6 +112,10 @@ class Settings(BaseSettings):
     # Edge (added with the Kamailio edge): failed digest checks (wrong password, unknown
     # user) from one IP, with less than ban_seconds between them, before it is banned.
     auth_fail_limit: int = 10
+    # Failed logins on one account (from any addresses) within the ban time after which
+    # every address that fails on it again is banned at once: guessing spread over many
+    # addresses. The right password always works.
+    account_fail_limit: int = 20
 
     # Notifications (missed calls, voicemail): the outbox worker and its channels.
     # E-mail is on when smtp_host is set; smtp_starttls None = STARTTLS if offered.

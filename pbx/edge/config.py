@@ -107,6 +107,7 @@ def render_text(settings: Settings, db_url: str) -> str:
         "PIKE_DENSITY": str(settings.pike_reqs_density),
         "BAN_SECONDS": str(settings.ban_seconds),
         "AUTH_FAILS": str(settings.auth_fail_limit),
+        "ACCOUNT_FAILS": str(settings.account_fail_limit),
         "EDGE_SECRET": _secret(settings),
     }
 

@@ -327,6 +327,7 @@ async def edge(db_dsn: str, pool: asyncpg.Pool) -> AsyncIterator[Edge]:
         pike_reqs_density=20,
         ban_seconds=60,
         auth_fail_limit=3,
+        account_fail_limit=4,
     )
     engine: Engine = await Engine.open(*ENGINE)
     dead: Peer = await Peer.open(*DEAD_ENGINE)
@@ -795,6 +796,42 @@ async def test_password_guessing_is_banned(edge: Edge, device: Device) -> None:
         assert await guesser.final(timeout=0.5) is None
     finally:
         guesser.close()
+
+
+async def test_guessing_one_account_from_many_addresses_is_banned(
+    edge: Edge, prov: Provisioning
+) -> None:
+    """Each address stays under the per-address limit (one wrong try each), but the
+    account's own count bans every address that fails on it past its limit; the right
+    password still works (issue 18.7)."""
+    company = await prov.create_company("Guessed Co")
+    c = (await prov.add_employee(company.id, "Target")).credentials
+    limit = edge.settings.account_fail_limit
+    guessers = [await Peer.open(f"127.0.0.{60 + i}") for i in range(limit + 2)]
+    try:
+        for guesser in guessers[:limit]:
+            final = await guesser.authenticated(
+                registration(guesser, c.login, c.domain), c.login, "guess"
+            )
+            assert final is not None and status(final) == 401
+        late = guessers[limit]
+        # Past the account's limit: this address's first wrong try bans it.
+        assert (
+            await late.authenticated(
+                registration(late, c.login, c.domain), c.login, "guess", timeout=1.0
+            )
+            is None
+        )
+        late.send(registration(late, c.login, c.domain)(1, ""))
+        assert await late.final(timeout=0.5) is None  # banned: not even a challenge
+        owner = guessers[limit + 1]
+        final = await owner.authenticated(
+            registration(owner, c.login, c.domain), c.login, c.password
+        )
+        assert final is not None and status(final) == 200
+    finally:
+        for guesser in guessers:
+            guesser.close()
 
 
 # --- configuration and supervision -------------------------------------------------------
