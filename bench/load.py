@@ -344,6 +344,7 @@ async def drive(
         ],
         timeout=args.calls / args.rate + args.hold + 60,
     ).start()
+    flood = await start_flood(args.flood, args.calls / args.rate + args.hold)
     t_start = time.monotonic()
     peak_calls = 0
     while uac.proc is not None and uac.proc.returncode is None:
@@ -365,6 +366,7 @@ async def drive(
             pass
     result = await uac.wait()
     elapsed = time.monotonic() - t_start
+    flooded = await stop_flood(flood)
     drained = await sip_table_drained(args.drain_wait)
     rss_end = proc_sample(pid)[1]
     metrics = await http_json("/metrics")
@@ -397,9 +399,38 @@ async def drive(
         "pbx": usage_pbx.summary(),
         "kamailio": usage_kam.summary(),
         "relay_counters": relay,
+        "flood": {**flooded, "dropped": metrics.get("sip_dropped")} if flooded else None,
         "sipp_tail": result.output[-600:] if result.failed else "",
         "work_dir": str(tmp),
     }
+
+
+FLOODER = "127.0.0.74"  # an address no trunk lists: a scanner in front of the engine
+
+
+async def start_flood(rate: float, seconds: float) -> asyncio.subprocess.Process | None:
+    """INVITEs at `rate` per second from a stranger straight at the engine's port for the
+    whole load (bench/flood.py, its own process)."""
+    if not rate:
+        return None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.flood", "--source", FLOODER,
+        "--to", f"127.0.0.1:{ENGINE}", "--rate", str(rate), "--seconds", str(seconds + 60),
+        "--max", str(int(rate * (seconds + 60))),
+        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    await asyncio.wait_for(proc.stdout.readline(), 10)  # it is sending
+    return proc
+
+
+async def stop_flood(proc: asyncio.subprocess.Process | None) -> dict[str, Any]:
+    if proc is None:
+        return {}
+    if proc.returncode is None:
+        proc.terminate()
+    out, _ = await proc.communicate()
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
 
 
 def summary_of(out: dict[str, Any]) -> dict[str, Any]:
@@ -431,6 +462,9 @@ def main() -> None:
     p.add_argument("--channels", type=int, help="the company's channels per number (a plan cap)")
     p.add_argument("--greeting", action="store_true", help="the number plays a greeting first")
     p.add_argument("--rounds", type=int, default=1, help="run the load this many times")
+    p.add_argument(
+        "--flood", type=float, default=0, help="INVITE/s from a stranger at the engine meanwhile"
+    )
     p.add_argument(
         "--drain-wait", type=float, default=20, help="seconds to wait for the SIP table to drain"
     )

@@ -7,6 +7,7 @@ that several engine nodes and one edge run apart.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 from collections.abc import Awaitable, Callable
@@ -21,12 +22,14 @@ from aiohttp import web
 from pbx.billing.catalogue import resolve
 from pbx.config import Settings
 from pbx.engine.calls import CallManager
+from pbx.engine.carriers import REFRESH, CarrierTrust
 from pbx.engine.events import EngineEvent, Registration, TrunkRegistration
 from pbx.engine.routing import Router
 from pbx.errors import PbxError
 from pbx.infra import ensure_services
 from pbx.logging import get_logger, setup_logging
 from pbx.services.export import add_export_routes
+from pbx.sip.guard import SourceGuard
 from storage.alerts import VoicemailStore
 from storage.cdr import PgCallRecords
 from storage.channels import LEASE, RedisChannelLeases
@@ -53,6 +56,7 @@ class Service:
         self.adapter: Any = None
         self.calls: CallManager | None = None
         self.trunks: dict[int, TrunkRegistration] = {}
+        self.carriers: CarrierTrust | None = None
         self._runner: web.AppRunner | None = None
         self.bot: Any = None
         self.notifications: Any = None
@@ -103,6 +107,11 @@ class Service:
         ]
         edge_sockets = {(s.edge_advertise or s.edge_host, s.edge_port), (s.edge_host, s.edge_port)}
         assert s.edge_secret
+        guard = (
+            SourceGuard(frozenset(h for h, _ in edge_sockets), rate=s.engine_source_rate)
+            if s.engine_source_filter
+            else None
+        )
         self.adapter = SippyAdapter(
             s.engine_host,
             s.engine_port,
@@ -110,9 +119,13 @@ class Service:
             s.run_dir / "engine",
             sip_log=s.sip_log,
             edge=EdgeTrust(frozenset(edge_sockets), s.edge_secret),
+            guard=guard,
         )
+        directory = PgDirectory(self.pool)
+        if guard is not None:
+            self.carriers = CarrierTrust(directory, guard, self.adapter.resolver.address)
         router = Router(
-            PgDirectory(self.pool),
+            directory,
             edge_sockets=edge_sockets,
             edge_proxy=(s.edge_advertise or s.edge_host, s.edge_port),
         )
@@ -129,8 +142,12 @@ class Service:
             live=RedisLiveBoard(self.redis) if self.redis is not None else None,
             channels=RedisChannelLeases(self.redis) if self.redis is not None else None,
         )
+        if self.carriers is not None:
+            self.carriers.attach()
         await self.adapter.start(self._on_engine_event)
         await self.register_trunks()
+        if self.carriers is not None:
+            self._background(self._every(REFRESH, "carrier_refresh", self.carriers.refresh))
         self._background(self._listen_events())
         self._background(self._serve_dial_requests())
         self._background(self._dispatch_callbacks())
@@ -232,8 +249,11 @@ class Service:
             log.info("statements_closed", count=closed)
 
     async def register_trunks(self) -> None:
-        """REGISTER to every carrier trunk that authenticates by registration."""
+        """REGISTER to every carrier trunk that authenticates by registration (and let
+        every trunk's carrier through the engine's source guard)."""
         assert self.pool is not None and self.adapter is not None
+        if self.carriers is not None:
+            await self.carriers.refresh()
         rows = await self.pool.fetch(
             """SELECT id, host, port, username, password, COALESCE(from_domain, host) AS domain,
                       expires
@@ -306,6 +326,10 @@ class Service:
             "active_calls": len(self.calls.calls),
             # Calls the SIP layer still holds (UAs, relay sessions): 0 once all have ended.
             "sip_calls": len(self.adapter.calls),
+            # Datagrams the engine's source guard dropped unread (pbx/sip/guard.py).
+            "sip_dropped": dataclasses.asdict(guard.counts)
+            if (guard := self.adapter.guard)
+            else {},
             "calls_per_s_peak": max(per_second.values(), default=0),
             "setup_delay_ms": {
                 "count": len(delays),

@@ -85,6 +85,14 @@ class PgDirectory:
         )
         return [_trunk(r) for r in rows]
 
+    async def carrier_hosts(self) -> set[str]:
+        """Every address or host name a carrier may send from: enabled trunks' hosts and
+        listed IPs (the engine's SIP port admits only these, the edge, and its peers)."""
+        rows = await self.pool.fetch(
+            "SELECT host, ip_addresses FROM trunks WHERE enabled",
+        )
+        return {h for r in rows for h in (r["host"], *(r["ip_addresses"] or ())) if h}
+
     async def outbound_route(self, company_id: int) -> tuple[Trunk, Did] | None:
         r = await self.pool.fetchrow(
             f"""SELECT {_TRUNK_COLS}, n.id AS did_id, n.number, n.trunk_id, n.target_ext,

@@ -44,6 +44,7 @@ from pbx.errors import EngineUnavailable
 from pbx.logging import get_logger
 from pbx.sip import patches
 from pbx.sip.call import DIAL_OUT_LEG, SipCall
+from pbx.sip.guard import SourceGuard
 from pbx.sip.media import CallMedia, RelayCaps, discover
 from pbx.sip.patches import EdgeTrust, TransactionManagerFixes
 from pbx.sip.resolver import Resolver
@@ -79,6 +80,7 @@ class SippyAdapter:
         ua_name: str = "tgpbx",
         record_dir: Path | None = None,
         edge: EdgeTrust | None = None,
+        guard: SourceGuard | None = None,
     ) -> None:
         """`record_dir`: where the relay writes call recordings (pcap) before they
         become WAVs; default `<work_dir>/recordings`."""
@@ -107,6 +109,7 @@ class SippyAdapter:
         self.registrations: dict[int, Any] = {}
         self.resolver = Resolver()
         self.edge = edge
+        self.guard = guard  # who may reach the SIP port at all (None: anybody)
         self.setup_delays: deque[float] = deque(maxlen=100_000)
         self.setup_times: deque[float] = deque(maxlen=100_000)
 
@@ -151,6 +154,8 @@ class SippyAdapter:
     def _setup(self) -> None:
         # rtp.io writes rtpproxy_acct.csv into the working directory.
         patches.apply()
+        if self.guard is not None:
+            patches.GUARDS[self.port] = self.guard  # before the socket's receiver exists
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chdir(self.work_dir)
         gc = MyConfigParser()

@@ -27,6 +27,7 @@ from sippy.SipResponse import SipResponse
 from sippy.SipURL import SipURL
 
 from pbx.logging import get_logger
+from pbx.sip.guard import SourceGuard
 
 log = get_logger(__name__)
 
@@ -93,23 +94,38 @@ def _get_response(self: SipParseError, req: Any = None) -> Any:
     return super(SipParseError, self).getResponse(req)
 
 
-class _WholeDatagrams:
-    """The receiver's view of its socket: read up to the largest UDP datagram."""
+# The source guard of each engine SIP socket, by its local port (set by the adapter
+# before the socket is made; sippy builds the receivers itself).
+GUARDS: dict[int, SourceGuard] = {}
 
-    def __init__(self, skt: Any) -> None:
+
+class _WholeDatagrams:
+    """The receiver's view of its socket: read up to the largest UDP datagram, and only
+    what the socket's guard admits (the rest is dropped before sippy sees it)."""
+
+    def __init__(self, skt: Any, guard: SourceGuard | None) -> None:
         self._skt = skt
+        self._guard = guard
 
     def recvfrom(self, _size: int) -> Any:
-        return self._skt.recvfrom(MAX_DATAGRAM)
+        while True:
+            data, address = self._skt.recvfrom(MAX_DATAGRAM)
+            if self._guard is None or address is None or self._guard.admits(address[0]):
+                return data, address
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._skt, name)
 
 
+def _local_port(userv: Any) -> int | None:
+    laddress = getattr(userv.uopts, "laddress", None)
+    return int(laddress[1]) if laddress else None
+
+
 class _ServerView:
     def __init__(self, userv: Any) -> None:
         self._userv = userv
-        self.skt = _WholeDatagrams(userv.skt)
+        self.skt = _WholeDatagrams(userv.skt, GUARDS.get(_local_port(userv) or -1))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._userv, name)
@@ -193,3 +209,12 @@ def apply() -> None:
     stm.SipRequest = _parse_request  # type: ignore[attr-defined]
     SipParseError.getResponse = _get_response  # type: ignore[method-assign]
     udp.AsyncReceiver = _WholeDatagramReceiver  # type: ignore[misc]
+    send_to = udp.Udp_server.send_to
+
+    def learning_send_to(self: Any, data: Any, address: Any, *args: Any, **kwargs: Any) -> Any:
+        guard = GUARDS.get(_local_port(self) or -1)
+        if guard is not None and isinstance(address, tuple):
+            guard.learn(str(address[0]))  # its answer must get back in
+        return send_to(self, data, address, *args, **kwargs)
+
+    udp.Udp_server.send_to = learning_send_to  # type: ignore[method-assign]

@@ -233,10 +233,16 @@ async def test_outbound_through_trunk_with_company_number(
 
 
 async def test_stranger_cannot_use_the_engine(pbx: Service, office: Office) -> None:
+    """Neither edge nor carrier: dropped unread by the engine's source guard."""
+    dropped = (await pbx.metrics())["sip_dropped"]["untrusted"]
+    office.phones["102"].mark()
     async with Phone(port=25185, name="stranger", host="127.0.0.9") as phone:
         await phone.call(f"sip:102@127.0.0.1:{ENGINE_PORT}")
-        ended = await phone.wait_state("DISCONNECTED")
-        assert ended["last_status_code"] == 403
+        with pytest.raises(TimeoutError):
+            await office.phones["102"].wait_incoming(timeout=2)
+        assert not phone.saw_state("EARLY") and not phone.saw_state("CONFIRMED")
+        assert (await pbx.metrics())["sip_dropped"]["untrusted"] > dropped
+        await phone.hangup()
 
 
 async def test_forged_identity_sent_straight_to_the_engine_is_refused(

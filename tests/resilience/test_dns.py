@@ -45,13 +45,14 @@ def dead_dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
 
 
 async def probe_engine(until: float) -> tuple[int, int]:
-    """OPTIONS to the engine every ~100 ms until `until`: (sent, answered within 1 s)."""
+    """OPTIONS to the engine every ~100 ms until `until`, from the edge's address as its
+    dispatcher probes: (sent, answered within 1 s)."""
     sent = answered = 0
-    async with UdpPeer("127.0.0.33") as peer:
+    async with UdpPeer("127.0.0.1") as peer:
         while time.monotonic() < until:
             sent += 1
             peer.send(
-                request("OPTIONS", f"sip:127.0.0.1:{ENGINE_PORT}", ("127.0.0.33", peer.port)),
+                request("OPTIONS", f"sip:127.0.0.1:{ENGINE_PORT}", ("127.0.0.1", peer.port)),
                 ("127.0.0.1", ENGINE_PORT),
             )
             status = await peer.reply(1.0)

@@ -55,9 +55,9 @@ async def test_requests_forged_with_the_edges_address_reach_no_call_logic(
         send_spoofed(payload, EDGE, ENGINE)
     # The engine reads its socket in order: once a later OPTIONS is answered, the forged
     # datagrams have been handled (or refused).
-    async with UdpPeer("127.0.0.34") as peer:
+    async with UdpPeer("127.0.0.1") as peer:  # the edge's host, as its dispatcher probes
         peer.send(
-            request("OPTIONS", f"sip:127.0.0.1:{ENGINE_PORT}", ("127.0.0.34", peer.port)), ENGINE
+            request("OPTIONS", f"sip:127.0.0.1:{ENGINE_PORT}", ("127.0.0.1", peer.port)), ENGINE
         )
         assert (await peer.reply(3.0) or "").startswith("SIP/2.0 200")
     leaked = [case for case, p in forged.items() if any(c in p.decode() for c in seen)]

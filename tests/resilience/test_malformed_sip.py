@@ -1,4 +1,5 @@
-"""Malformed SIP straight at the engine's socket (carriers reach it, so anyone can):
+"""Malformed SIP straight at the engine's socket from a carrier (the one sender besides
+the edge that its source guard admits):
 every bad request gets a 4xx, and none makes the engine look dead to the edge (issue 18.1).
 
 Before: a non-UTF-8 header raised out of sippy's reader, a request that failed to parse
@@ -15,13 +16,26 @@ import time
 import pytest
 
 from pbx.app import Service
+from pbx.services import Provisioning
 from tests.conftest import ENGINE_PORT
 from tests.support.rawsip import UdpPeer, request
 
 pytestmark = pytest.mark.e2e
 
-STRANGER = "127.0.0.31"  # no trunk, no edge: the engine must still answer it
+CARRIER = "127.0.0.31"  # a carrier of some company (listed on its trunk)
+PROBE = "127.0.0.1"  # the edge's host: OPTIONS from it, as the edge's dispatcher probes
 ENGINE = ("127.0.0.1", ENGINE_PORT)
+
+
+@pytest.fixture(scope="module")
+async def carrier(pbx: Service, prov: Provisioning) -> None:
+    """The sender is a carrier: the engine's port admits nobody else (issue 18.2)."""
+    company = await prov.create_company("Malformed carrier")
+    await prov.add_trunk(
+        company.id, "carrier", CARRIER, port=5060, auth_mode="ip", ip_addresses=[CARRIER]
+    )
+    assert pbx.carriers is not None
+    await pbx.carriers.refresh()
 
 
 def invite(
@@ -76,45 +90,47 @@ async def final_reply(peer: UdpPeer, message: str | bytes, timeout: float = 3.0)
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-async def test_a_malformed_request_gets_a_4xx(pbx: Service, case: str) -> None:
-    async with UdpPeer(STRANGER) as peer:
+async def test_a_malformed_request_gets_a_4xx(carrier: None, case: str) -> None:
+    async with UdpPeer(CARRIER) as peer:
         make = BAD[case]
         assert callable(make)
-        status = await final_reply(peer, make((STRANGER, peer.port)))
+        status = await final_reply(peer, make((CARRIER, peer.port)))
     assert status is not None, f"{case}: no answer at all"
     code = int(status.split()[1])
     assert 400 <= code < 500, f"{case}: {status}"
 
 
-async def test_an_invite_bigger_than_8_kb_is_read_whole(pbx: Service) -> None:
+async def test_an_invite_bigger_than_8_kb_is_read_whole(carrier: None) -> None:
     body = sdp(extra_lines=200)  # about 15 KB
-    async with UdpPeer(STRANGER) as peer:
-        message = invite((STRANGER, peer.port), body=body)
+    async with UdpPeer(CARRIER) as peer:
+        message = invite((CARRIER, peer.port), body=body)
         assert len(message.encode()) > 12_000
         status = await final_reply(peer, message)
-    # A stranger calling an unknown number: refused by routing, which means parsed.
+    # A carrier calling a number nobody has: refused by routing, which means parsed.
     assert status is not None, "no answer to a 15 KB INVITE"
     assert int(status.split()[1]) in (403, 404), status
 
 
-async def test_the_engine_keeps_answering_during_a_stream_of_bad_invites(pbx: Service) -> None:
+async def test_the_engine_keeps_answering_during_a_stream_of_bad_invites(
+    carrier: None,
+) -> None:
     """Four bad INVITEs a second for 4 s; an OPTIONS probe every 100 ms (the edge's
     dispatcher gives an engine 2 s): every probe is answered."""
     answered = sent = 0
-    async with UdpPeer(STRANGER) as bad, UdpPeer("127.0.0.32") as probe:
+    async with UdpPeer(CARRIER) as bad, UdpPeer(PROBE) as probe:
 
         async def stream() -> None:
             for _ in range(16):
-                bad.send(non_utf8((STRANGER, bad.port)), ENGINE)
-                bad.send(invite((STRANGER, bad.port), body=sdp(), length=9999), ENGINE)
-                bad.send(invite((STRANGER, bad.port)).replace("UDP 127.0.0.31", "UDP "), ENGINE)
+                bad.send(non_utf8((CARRIER, bad.port)), ENGINE)
+                bad.send(invite((CARRIER, bad.port), body=sdp(), length=9999), ENGINE)
+                bad.send(invite((CARRIER, bad.port)).replace("UDP 127.0.0.31", "UDP "), ENGINE)
                 await asyncio.sleep(0.25)  # the load's own pace, not a synchronisation
 
         task = asyncio.create_task(stream())
         deadline = time.monotonic() + 4.0
         while time.monotonic() < deadline:
             sent += 1
-            options = request("OPTIONS", f"sip:127.0.0.1:{ENGINE_PORT}", ("127.0.0.32", probe.port))
+            options = request("OPTIONS", f"sip:127.0.0.1:{ENGINE_PORT}", (PROBE, probe.port))
             status = await final_reply(probe, options, timeout=2.0)
             answered += status is not None and status.startswith("SIP/2.0 200")
         await task
