@@ -23,6 +23,8 @@ TEMPLATE = Path(__file__).with_name("kamailio.cfg.tmpl")
 MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
 _TOKEN = re.compile(r"@@([A-Z_]+)@@")
 _UNIX_PATH_MAX = 107  # sun_path is 108 bytes with its NUL
+MAX_CONTACTS = 10  # devices per extension (an 11th replaces the soonest to expire)
+OFFICE_FACTOR = 10  # an address with registrations may send this many times pike's density
 
 
 def edge_dir(settings: Settings) -> Path:
@@ -108,6 +110,8 @@ def render_text(settings: Settings, db_url: str) -> str:
         "BAN_SECONDS": str(settings.ban_seconds),
         "AUTH_FAILS": str(settings.auth_fail_limit),
         "ACCOUNT_FAILS": str(settings.account_fail_limit),
+        "MAX_CONTACTS": str(MAX_CONTACTS),
+        "OFFICE_FACTOR": str(OFFICE_FACTOR),
         "EDGE_SECRET": _secret(settings),
     }
 

@@ -26,7 +26,7 @@ import pytest
 
 from pbx.config import Settings
 from pbx.edge import config as edge_config
-from pbx.edge.config import render, sync_trusted_engines
+from pbx.edge.config import MAX_CONTACTS, OFFICE_FACTOR, render, sync_trusted_engines
 from pbx.edge.supervisor import KamailioSupervisor, sip_ping
 from pbx.errors import PbxError
 from pbx.services import Provisioning, SipCredentials
@@ -156,7 +156,9 @@ def digest(challenge: str, meth: str, uri: str, user: str, password: str) -> str
     return f'Digest {fields}, response="{resp}", algorithm=MD5'
 
 
-def registration(peer: Peer, login: str, domain: str) -> Callable[[int, str], str]:
+def registration(
+    peer: Peer, login: str, domain: str, expires: int = 300
+) -> Callable[[int, str], str]:
     """A REGISTER of sip:login@domain with the peer's own address as Contact."""
     aor, call_id = f"sip:{login}@{domain}", secrets.token_hex(8)
 
@@ -170,7 +172,7 @@ def registration(peer: Peer, login: str, domain: str) -> Callable[[int, str], st
             call_id=call_id,
             from_tag="reg",
             cseq=cseq,
-            extra=f"{auth}Expires: 300\r\n",
+            extra=f"{auth}Expires: {expires}\r\n",
         )
 
     return build
@@ -577,6 +579,32 @@ async def test_the_engines_address_without_its_secret_rings_no_phone(
     assert await edge.engine.final_to(invite) == 486
 
 
+async def test_a_device_past_the_contact_limit_replaces_the_one_expiring_soonest(
+    pool: asyncpg.Pool, prov: Provisioning, device: Device
+) -> None:
+    """Before: the 11th contact got 503 until an old binding expired (up to an hour)."""
+    c = (await prov.add_employee(device.company_id, "Many phones")).credentials
+    phones: list[Peer] = [await Peer.open(f"127.0.0.{80 + i}") for i in range(MAX_CONTACTS + 1)]
+    try:
+        for i, p in enumerate(phones):
+            reg = registration(p, c.login, c.domain, expires=60 if i == 0 else 300)
+            final = await p.authenticated(reg, c.login, c.password)
+            assert final is not None and status(final) == 200, final
+        kept = await contacts(pool, c)
+        assert len(kept) == MAX_CONTACTS, kept
+        assert not [k for k in kept if "@127.0.0.80:" in k]  # the soonest to expire made room
+        assert [k for k in kept if f"@127.0.0.{80 + MAX_CONTACTS}:" in k]
+        # A known contact refreshing at the limit replaces nobody.
+        again = await phones[5].authenticated(
+            registration(phones[5], c.login, c.domain), c.login, c.password
+        )
+        assert again is not None and status(again) == 200
+        assert sorted(await contacts(pool, c)) == sorted(kept)
+    finally:
+        for p in phones:
+            p.close()
+
+
 async def test_engine_call_forks_to_every_contact(
     edge: Edge, prov: Provisioning, device: Device
 ) -> None:
@@ -779,6 +807,53 @@ async def test_flood_is_banned_but_engine_and_others_are_served(edge: Edge) -> N
     finally:
         flooder.close()
         bystander.close()
+
+
+async def test_an_office_rebooting_re_registers_without_a_ban(
+    edge: Edge, prov: Provisioning, device: Device
+) -> None:
+    """Many phones behind one address re-register together (two requests each, past the
+    address's pike density): counted per device, nobody is banned. A forged scanner
+    datagram from that address bans nothing; a flood from all its ports still does."""
+    office = "127.0.0.95"
+    density = edge.settings.pike_reqs_density
+    staff = [
+        (await prov.add_employee(device.company_id, f"Office {i}")).credentials
+        for i in range(density)
+    ]
+    phones: list[Peer] = [await Peer.open(office) for _ in staff]
+    try:
+        first = await phones[0].authenticated(
+            registration(phones[0], staff[0].login, staff[0].domain),
+            staff[0].login,
+            staff[0].password,
+        )
+        assert first is not None and status(first) == 200
+        # The router reboots: every phone registers again at once.
+        finals = await asyncio.gather(
+            *(p.authenticated(registration(p, c.login, c.domain), c.login, c.password)
+              for p, c in zip(phones, staff, strict=True))
+        )  # fmt: skip
+        assert [status(f) if f else None for f in finals] == [200] * len(phones)
+        # One forged scanner datagram with the office's address: no ban.
+        phones[1].send(request("OPTIONS", "sip:100@edge.test", phones[1].addr, ua="sipvicious"))
+        assert await phones[1].final(timeout=0.5) is None
+        phones[1].send(request("OPTIONS", f"sip:{EDGE[0]}", phones[1].addr))
+        ok = await phones[1].final()
+        assert ok is not None and status(ok) == 200
+        # Past OFFICE_FACTOR times the density from the address: banned after all.
+        # (more than twice the limit: the burst may straddle two 2 s windows)
+        for p in phones:
+            for _ in range(OFFICE_FACTOR * 2 + 5):
+                p.send(request("OPTIONS", f"sip:{EDGE[0]}", p.addr))
+        for p in phones:
+            while await p.final(timeout=0.3) is not None:
+                pass
+        phones[2].send(request("OPTIONS", f"sip:{EDGE[0]}", phones[2].addr))
+        assert await phones[2].final(timeout=1.0) is None, "the office flood is not banned"
+    finally:
+        for p in phones:
+            p.close()
 
 
 async def test_password_guessing_is_banned(edge: Edge, device: Device) -> None:
