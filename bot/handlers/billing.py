@@ -20,7 +20,7 @@ from bot.i18n import Translator, chunks
 from bot.routes import Routes
 from pbx.billing.account import Account
 from pbx.billing.catalogue import Catalogue, Feature, LimitKind
-from pbx.billing.limits import LimitReached
+from pbx.billing.limits import FeatureUnavailable, LimitReached
 from pbx.billing.statement import Statement
 from pbx.errors import PbxError
 from pbx.services.billing import DowngradeBlocked, PlanView
@@ -29,6 +29,7 @@ from pbx.services.statement_export import amount, to_csv, to_pdf
 
 routes = Routes("billing")
 BUY = "buy:"
+OPTION_ON = "opton:"  # the one-tap "switch it on" under a paid option's refusal
 PLAN = "plan:"
 STATEMENT = "stmt:"  # the statement alert's buttons (notifications.render.statement)
 
@@ -232,10 +233,27 @@ async def option(
         await message.answer(tr("usage", usage="/option OPTION on|off (see /plan)"))
         return
     on = words[1].lower() == "on"
-    await cabinet.set_option(actor, words[0], on)
-    info = cabinet.catalogue.options[words[0]]
+    await _option_set(message, actor, cabinet, tr, words[0], on)
+
+
+async def _option_set(
+    message: Message, actor: Actor, cabinet: Cabinet, tr: Translator, option: str, on: bool
+) -> None:
+    await cabinet.set_option(actor, option, on)
+    info = cabinet.catalogue.options[option]
     name = info.ru if tr.lang == "ru" else info.en
     await message.answer(tr("bill-option-set-on" if on else "bill-option-set-off", name=name))
+
+
+@routes.callback_query(F.data.startswith(OPTION_ON), member=True)
+async def option_on_button(
+    query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: Translator
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message) or query.data is None:
+        return
+    option = query.data.removeprefix(OPTION_ON)
+    await _option_set(query.message, actor, cabinet, tr, option, True)
 
 
 @routes.message(Command("sms_renew"), member=True)
@@ -299,13 +317,20 @@ async def buy_button(query: CallbackQuery, actor: Actor, cabinet: Cabinet, tr: T
 
 
 def limit_markup(exc: PbxError, actor: Actor | None, tr: Translator) -> InlineKeyboardMarkup | None:
-    """The one-tap offer under a limit error, for whoever may spend the money."""
-    if not isinstance(exc, LimitReached) or not exc.packs_needed:
-        return None
+    """The one-tap offer under a limit error or a paid option that is off, for whoever
+    may spend the money."""
     if actor is None or not actor.can(Perm.MANAGE_BILLING):
         return None
-    text = tr("bill-buy-button", name=tr(f"limit-{exc.kind.value}"), packs=exc.packs_needed)
-    data = f"{BUY}{exc.kind.value}:{exc.packs_needed}"
+    if isinstance(exc, FeatureUnavailable) and exc.key == "option_off":
+        lang_title = "title_ru" if tr.lang == "ru" else "title_en"
+        text = tr("bill-option-button", name=exc.params[lang_title], fee=exc.params["price"],
+                  cur=exc.params["currency"])  # fmt: skip
+        data = f"{OPTION_ON}{exc.option}"
+    elif isinstance(exc, LimitReached) and exc.packs_needed:
+        text = tr("bill-buy-button", name=tr(f"limit-{exc.kind.value}"), packs=exc.packs_needed)
+        data = f"{BUY}{exc.kind.value}:{exc.packs_needed}"
+    else:
+        return None
     return InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=data)]]
     )

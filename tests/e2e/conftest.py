@@ -64,6 +64,17 @@ async def make_office(
     return Office(company.id, company.sip_domain, creds, phones)
 
 
+async def carrier_number(
+    prov: Provisioning, office: Office, carrier: str, port: int, number: str, ext: str = "101"
+) -> None:
+    """An IP-authenticated trunk for a carrier peer at `carrier`:`port`, and `number` on
+    it ringing `ext`."""
+    trunk = await prov.add_trunk(
+        office.company_id, "carrier", carrier, port=port, auth_mode="ip", ip_addresses=[carrier]
+    )
+    await prov.add_number(office.company_id, number, trunk.id, ext)
+
+
 async def office_owner(pbx: Service, office: Office, tg_id: int) -> tuple[Cabinet, Actor]:
     """A cabinet on the running service and the office's owner (Telegram `tg_id`)."""
     assert pbx.pool is not None and pbx.redis is not None

@@ -169,6 +169,28 @@ async def test_sms_packs_renew_unless_the_owner_says_no(
     assert (await cabinet.plan_view(owner)).sms_auto_renew is False
 
 
+async def test_a_paid_option_that_is_off_is_switched_on_in_one_tap(
+    bot_env_seed002: tuple[FakeTelegram, Cabinet], pool: asyncpg.Pool
+) -> None:
+    """Seed 002's Бизнес sells ring-all as a 200 RUB option: the refusal offers it to
+    the owner under the message, one tap switches it on, the command then works."""
+    tg, cabinet = bot_env_seed002
+    pavel_user, owner = await new_owner(cabinet, 8, "Pavel", "Option Co")
+    pavel = Chat(tg, pavel_user)
+    groups = "SELECT count(*) FROM ring_groups WHERE company_id = $1"
+    refused = await pavel.say("/group_add sales ring_all")
+    assert "Nothing was changed" in (refused.text or ""), refused.text
+    assert refused.buttons == [
+        ("➕ Turn on Ring group: all at once (200.00 RUB a month)", "opton:algorithm_ring_all")
+    ], refused.buttons
+    assert await pool.fetchval(groups, owner.company_id) == 0
+    await tg.press(pavel_user, refused, "opton:algorithm_ring_all")
+    on = await pavel.reply()
+    assert "is on" in (on.text or ""), on.text
+    await pavel.say("/group_add sales ring_all")
+    assert await pool.fetchval(groups, owner.company_id) == 1
+
+
 async def test_a_closed_month_reaches_the_owner_with_its_pdf(
     bot_env: tuple[FakeTelegram, Cabinet], pool: asyncpg.Pool
 ) -> None:

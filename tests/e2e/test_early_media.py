@@ -19,7 +19,14 @@ from pbx.app import Service
 from pbx.services import Provisioning
 from pbx.services.audio import AudioKind, AudioService
 from pbx.services.cabinet import Actor, Cabinet
-from tests.e2e.conftest import ENGINE_PORT, Office, call_record, make_office, office_owner
+from tests.e2e.conftest import (
+    ENGINE_PORT,
+    Office,
+    call_record,
+    carrier_number,
+    make_office,
+    office_owner,
+)
 from tests.support.audio import analyse, generate_tone_wav, has_tone
 from tests.support.calls import talk
 from tests.support.phone import Phone
@@ -46,15 +53,7 @@ class Desk:
 async def desk(pbx: Service, prov: Provisioning) -> AsyncIterator[Desk]:
     office = await make_office(prov, "Early", ["101", "102"], ["101", "102"])
     cabinet, owner = await office_owner(pbx, office, 7_600_000 + office.company_id)
-    trunk = await prov.add_trunk(
-        office.company_id,
-        "carrier",
-        CARRIER,
-        port=CARRIER_PORT,
-        auth_mode="ip",
-        ip_addresses=[CARRIER],
-    )
-    await prov.add_number(office.company_id, NUMBER, trunk.id, "101")
+    await carrier_number(prov, office, CARRIER, CARRIER_PORT, NUMBER)
     yield Desk(office, owner, cabinet)
     for phone in office.phones.values():
         await phone.close()

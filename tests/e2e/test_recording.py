@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     ENGINE_PORT,
     Office,
     call_record,
+    carrier_number,
     eventually,
     make_office,
     office_owner,
@@ -62,15 +63,7 @@ async def rec(pbx: Service, prov: Provisioning) -> AsyncIterator[Rec]:
     cabinet, owner = await office_owner(pbx, office, owner_tg)
     carrier = Phone(port=CARRIER_PORT, name=CLIENT, host=CARRIER)
     await carrier.start()
-    trunk = await prov.add_trunk(
-        office.company_id,
-        "carrier",
-        CARRIER,
-        port=CARRIER_PORT,
-        auth_mode="ip",
-        ip_addresses=[CARRIER],
-    )
-    await prov.add_number(office.company_id, NUMBER, trunk.id, "101")
+    await carrier_number(prov, office, CARRIER, CARRIER_PORT, NUMBER)
     yield Rec(office, owner, owner_tg, cabinet, carrier)
     await carrier.close()
     for phone in office.phones.values():

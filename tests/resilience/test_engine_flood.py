@@ -20,7 +20,7 @@ import pytest
 from pbx.app import Service
 from pbx.services import Provisioning
 from tests.conftest import ENGINE_PORT, ROOT
-from tests.e2e.conftest import Office, call_record, make_office
+from tests.e2e.conftest import Office, call_record, carrier_number, make_office
 from tests.support.calls import talk
 from tests.support.phone import Phone
 from tests.support.rawsip import UdpPeer, request
@@ -47,15 +47,7 @@ class Line:
 @pytest.fixture(scope="module")
 async def line(pbx: Service, prov: Provisioning) -> AsyncIterator[Line]:
     office = await make_office(prov, "Flooded", ["101"], ["101"])
-    trunk = await prov.add_trunk(
-        office.company_id,
-        "carrier",
-        CARRIER,
-        port=CARRIER_PORT,
-        auth_mode="ip",
-        ip_addresses=[CARRIER],
-    )
-    await prov.add_number(office.company_id, NUMBER, trunk.id, "101")
+    await carrier_number(prov, office, CARRIER, CARRIER_PORT, NUMBER)
     carrier = Phone(port=CARRIER_PORT, name="79990004455", host=CARRIER)
     await carrier.start()
     yield Line(office, carrier)

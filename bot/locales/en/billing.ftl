@@ -25,6 +25,7 @@ bill-option-set-off = ⬜ { $name } is off.
 bill-bought = ✅ Added: { $name } now { $allowance }. It is on this month's statement from today.
 bill-released = ✅ Gave back { $packs } pack(s) of { $name }.
 bill-buy-button = ➕ Add { $name } (×{ $packs })
+bill-option-button = ➕ Turn on { $name } ({ $fee } { $cur } a month)
 bill-statement-title = 🧾 Statement { $month } (through { $through }):
 bill-days = ({ $days }/{ $of } days)
 bill-nothing = Nothing charged.

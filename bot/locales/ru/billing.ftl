@@ -25,6 +25,7 @@ bill-option-set-off = ⬜ «{ $name }» выключена.
 bill-bought = ✅ Добавлено: { $name } теперь { $allowance }. В счёте этого месяца — с сегодняшнего дня.
 bill-released = ✅ Возвращено пакетов «{ $name }»: { $packs }.
 bill-buy-button = ➕ Добавить: { $name } (×{ $packs })
+bill-option-button = ➕ Подключить: { $name } ({ $fee } { $cur } в месяц)
 bill-statement-title = 🧾 Счёт за { $month } (по { $through }):
 bill-days = ({ $days }/{ $of } дн.)
 bill-nothing = Начислений нет.
